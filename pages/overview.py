@@ -1,0 +1,78 @@
+"""Overview: KPI tiles for the filtered period with change and trend, and revenue by month."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from analytics import overview
+from analytics.charts import overview as overview_charts
+from ui.downloads import download_buttons
+from ui.frame import cursor, page_setup
+from ui.i18n import _, fmt_money, fmt_number, fmt_pct
+
+ctx = page_setup(_("Overview"))
+
+
+@st.cache_data(ttl=600, max_entries=32, show_spinner=False)
+def load_kpis(filters, version: int):
+    return overview.kpis(cursor(), filters)
+
+
+@st.cache_data(ttl=600, max_entries=32, show_spinner=False)
+def load_monthly(filters, version: int):
+    return overview.monthly_revenue(cursor(), filters)
+
+
+TILES = {
+    "customers": (_("Customers"), fmt_number, _("Customers in the selection who had signed up by the end of the period.")),
+    "active_customers": (_("Active customers"), fmt_number, _("Customers with at least one order or interaction in the period.")),
+    "revenue": (_("Revenue"), fmt_money, _("Net revenue of all order lines in the period (returns subtracted).")),
+    "churn_rate": (
+        _("Churn rate"),
+        fmt_pct,
+        _("Customers lost in the period divided by customers active at its start. Lost: no activity for more than 90 days at the period end."),
+    ),
+    "average_clv": (_("Average CLV"), fmt_money, _("Historical value: net revenue per customer up to the end of the period, averaged over customers who have ordered.")),
+    "conversion_rate": (
+        _("Funnel conversion"),
+        fmt_pct,
+        _("Share of customers who entered the journey (awareness) in the period and bought by its end."),
+    ),
+}
+# A rising churn rate is bad news: show its change in red.
+INVERSE = {"churn_rate"}
+
+f = ctx.filters
+st.caption(
+    _("Period {start} to {end}, compared with the {days} days before.").format(
+        start=f.start.strftime("%d %b %Y"), end=f.end.strftime("%d %b %Y"), days=(f.end - f.start).days + 1
+    )
+)
+
+kpis = load_kpis(f, ctx.version)
+with st.container(horizontal=True):
+    for kpi in kpis:
+        label, fmt, help_text = TILES[kpi.name]
+        if kpi.change is None:
+            delta = None
+        elif kpi.name in ("churn_rate", "conversion_rate"):
+            delta = _("{points} pts").format(points=fmt_number(kpi.change * 100, 1))
+        else:
+            delta = fmt(kpi.change) if fmt is not fmt_number else fmt_number(kpi.change)
+        st.metric(
+            label,
+            fmt(kpi.value),
+            delta=delta,
+            delta_color="inverse" if kpi.name in INVERSE else "normal",
+            help=help_text,
+            border=True,
+            chart_data=[v if v is not None else 0 for v in kpi.trend],
+            chart_type="line",
+        )
+
+monthly = load_monthly(f, ctx.version)
+if monthly.empty:
+    st.info(_("No orders in this period and selection. Widen the period or clear a filter in the sidebar."))
+else:
+    st.plotly_chart(overview_charts.revenue_by_month(monthly), width="stretch")
+    download_buttons(monthly, "revenue_by_month")
