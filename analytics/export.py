@@ -33,8 +33,12 @@ def sanitise_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def to_csv_bytes(frame: pd.DataFrame) -> bytes:
-    """DataFrame -> UTF-8 CSV bytes (with BOM so spreadsheets detect the encoding), sanitised."""
-    return sanitise_frame(frame).to_csv(index=False).encode("utf-8-sig")
+    """DataFrame -> UTF-8 CSV bytes (with BOM so spreadsheets detect the encoding), sanitised.
+
+    Lines end in CRLF as spreadsheets expect; that also makes the writer quote any cell holding a
+    bare carriage return, which would otherwise split the row when read back.
+    """
+    return sanitise_frame(frame).to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
 
 
 def to_excel_bytes(frame: pd.DataFrame, *, sheet_name: str = "data") -> bytes:
