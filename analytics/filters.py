@@ -66,9 +66,7 @@ def customer_scope(filters: Filters, *, alias: str = "customer_id") -> tuple[str
         conditions.append("c.acquisition_channel IN (SELECT unnest(?::VARCHAR[]))")
         params.append(list(filters.channels))
     if filters.saved_segment:
-        conditions.append(
-            "c.customer_id IN (SELECT unnest(customer_ids) FROM saved_segments WHERE name = ?)"
-        )
+        conditions.append("c.customer_id IN (SELECT unnest(customer_ids) FROM saved_segments WHERE name = ?)")
         params.append(filters.saved_segment)
     where = " AND ".join(conditions)
     return f"{alias} IN (SELECT c.customer_id FROM customers c WHERE {where})", params

@@ -48,9 +48,7 @@ def filter_options(cur: duckdb.DuckDBPyConnection) -> dict[str, list]:
     """Values the sidebar offers: segments, countries, channels, saved segments, and the data's date span."""
 
     def distinct(column: str) -> list[str]:
-        rows = cur.execute(
-            f"SELECT DISTINCT {column} FROM customers WHERE {column} IS NOT NULL ORDER BY 1"
-        ).fetchall()
+        rows = cur.execute(f"SELECT DISTINCT {column} FROM customers WHERE {column} IS NOT NULL ORDER BY 1").fetchall()
         return [r[0] for r in rows]
 
     span = cur.execute(
@@ -121,9 +119,7 @@ SELECT
 """
 
 
-def kpi_values(
-    cur: duckdb.DuckDBPyConnection, filters: Filters, *, inactive_days: int = 90
-) -> dict[str, float | None]:
+def kpi_values(cur: duckdb.DuckDBPyConnection, filters: Filters, *, inactive_days: int = 90) -> dict[str, float | None]:
     """Filters (with start and end) -> {kpi name: value} for that period; None where undefined."""
     if filters.start is None or filters.end is None:
         raise ValueError("filters need a start and an end date")

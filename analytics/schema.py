@@ -204,11 +204,36 @@ ORDERS = Table(
             "rechnungsdatum",
             required=True,
         ),
-        _c("product", "VARCHAR", "stockcode", "product", "sku", "article", "item", "artikel", "artikelnummer", "produkt"),
-        _c("description", "VARCHAR", "description", "product name", "bezeichnung", "beschreibung", "artikelbezeichnung"),
+        _c(
+            "product",
+            "VARCHAR",
+            "stockcode",
+            "product",
+            "sku",
+            "article",
+            "item",
+            "artikel",
+            "artikelnummer",
+            "produkt",
+        ),
+        _c(
+            "description", "VARCHAR", "description", "product name", "bezeichnung", "beschreibung", "artikelbezeichnung"
+        ),
         _c("quantity", "DOUBLE", "quantity", "qty", "units", "menge", "anzahl", "stück"),
         _c("unit_price", "DOUBLE", "unitprice", "unit price", "price", "preis", "einzelpreis", "stückpreis"),
-        _c("amount", "DOUBLE", "amount", "revenue", "total", "line total", "value", "betrag", "umsatz", "summe", "gesamt"),
+        _c(
+            "amount",
+            "DOUBLE",
+            "amount",
+            "revenue",
+            "total",
+            "line total",
+            "value",
+            "betrag",
+            "umsatz",
+            "summe",
+            "gesamt",
+        ),
         _c("currency", "VARCHAR", "currency", "curr", "währung", "waehrung"),
         _c("channel", "VARCHAR", "channel", "sales channel", "vertriebskanal", "kanal"),
         _c("country", "VARCHAR", "country", "land"),
@@ -224,9 +249,21 @@ ORDERS = Table(
 KANO_RESPONSES = Table(
     "kano_responses",
     (
-        _c("respondent_id", "VARCHAR", "respondent", "respondent id", "response id", "teilnehmer", "befragter", "id", required=True),
+        _c(
+            "respondent_id",
+            "VARCHAR",
+            "respondent",
+            "respondent id",
+            "response id",
+            "teilnehmer",
+            "befragter",
+            "id",
+            required=True,
+        ),
         _c("feature", "VARCHAR", "feature", "attribute", "merkmal", "eigenschaft", "funktion", required=True),
-        _c("functional", "VARCHAR", "functional", "functional answer", "funktional", "funktionale frage", required=True),
+        _c(
+            "functional", "VARCHAR", "functional", "functional answer", "funktional", "funktionale frage", required=True
+        ),
         _c(
             "dysfunctional",
             "VARCHAR",

@@ -14,7 +14,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import duckdb
@@ -127,7 +127,9 @@ def _harden(con: duckdb.DuckDBPyConnection, allowed: list[Path]) -> None:
     con.execute("SET lock_configuration = true")
 
 
-def connect(path: str | Path | None = None, *, read_only: bool = False, harden: bool = True) -> duckdb.DuckDBPyConnection:
+def connect(
+    path: str | Path | None = None, *, read_only: bool = False, harden: bool = True
+) -> duckdb.DuckDBPyConnection:
     """Open (and create and migrate) the workbench database.
 
     Parameters
@@ -165,9 +167,13 @@ def connect(path: str | Path | None = None, *, read_only: bool = False, harden: 
                 f"The database {target.name} is already open in another program: {_lock_holder(message)}. "
                 "Close that program (or point WORKBENCH_DB at another file) and try again."
             ) from None
-        raise StoreError(f"The database {target.name} could not be opened: it may not be a workbench database.") from None
+        raise StoreError(
+            f"The database {target.name} could not be opened: it may not be a workbench database."
+        ) from None
     except duckdb.Error:
-        raise StoreError(f"The database {target.name} could not be opened: it may not be a workbench database.") from None
+        raise StoreError(
+            f"The database {target.name} could not be opened: it may not be a workbench database."
+        ) from None
     if not read_only:
         migrate(con)
     if harden:
@@ -183,7 +189,9 @@ def is_empty(con: duckdb.DuckDBPyConnection) -> bool:
     return con.execute("SELECT count(*) FROM customers").fetchone()[0] == 0
 
 
-def bootstrap(path: str | Path | None = None, *, demo_customers: int = 5000, seed: int = 7) -> duckdb.DuckDBPyConnection:
+def bootstrap(
+    path: str | Path | None = None, *, demo_customers: int = 5000, seed: int = 7
+) -> duckdb.DuckDBPyConnection:
     """Connect, migrate and, on a new database, fill it with demo data."""
     con = connect(path)
     if is_empty(con):
@@ -214,10 +222,8 @@ def transaction(con: duckdb.DuckDBPyConnection, *, retries: int = 3) -> Iterator
             cur.execute("COMMIT")
             bump_version()
         except BaseException:
-            try:
+            with suppress(duckdb.Error):
                 cur.execute("ROLLBACK")
-            except duckdb.Error:
-                pass
             raise
         finally:
             cur.close()
@@ -239,7 +245,9 @@ def run_write(con: duckdb.DuckDBPyConnection, work: Callable[[duckdb.DuckDBPyCon
     raise AssertionError("unreachable")
 
 
-def audit(cur: duckdb.DuckDBPyConnection, action: str, subject: str, details: str = "", *, actor: str = "local user") -> None:
+def audit(
+    cur: duckdb.DuckDBPyConnection, action: str, subject: str, details: str = "", *, actor: str = "local user"
+) -> None:
     """Append one entry to the audit log (call inside a transaction)."""
     cur.execute(
         "INSERT INTO audit_log VALUES (nextval('audit_seq'), now(), ?, ?, ?, ?)",

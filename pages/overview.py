@@ -24,15 +24,31 @@ def load_monthly(filters, version: int):
 
 
 TILES = {
-    "customers": (_("Customers"), fmt_number, _("Customers in the selection who had signed up by the end of the period.")),
-    "active_customers": (_("Active customers"), fmt_number, _("Customers with at least one order or interaction in the period.")),
+    "customers": (
+        _("Customers"),
+        fmt_number,
+        _("Customers in the selection who had signed up by the end of the period."),
+    ),
+    "active_customers": (
+        _("Active customers"),
+        fmt_number,
+        _("Customers with at least one order or interaction in the period."),
+    ),
     "revenue": (_("Revenue"), fmt_money, _("Net revenue of all order lines in the period (returns subtracted).")),
     "churn_rate": (
         _("Churn rate"),
         fmt_pct,
-        _("Customers lost in the period divided by customers active at its start. Lost: no activity for more than 90 days at the period end."),
+        _(
+            "Customers lost in the period divided by customers active at its start. Lost: no activity for more than 90 days at the period end."
+        ),
     ),
-    "average_clv": (_("Average CLV"), fmt_money, _("Historical value: net revenue per customer up to the end of the period, averaged over customers who have ordered.")),
+    "average_clv": (
+        _("Average CLV"),
+        fmt_money,
+        _(
+            "Historical value: net revenue per customer up to the end of the period, averaged over customers who have ordered."
+        ),
+    ),
     "conversion_rate": (
         _("Funnel conversion"),
         fmt_pct,

@@ -15,7 +15,7 @@ import streamlit as st
 
 from analytics import overview, store
 from analytics.filters import Filters
-from ui.i18n import _
+from ui.i18n import LOCALE, _
 
 APP_TITLE = "Customer Workbench"
 
@@ -65,8 +65,11 @@ def _date_range(bounds: tuple[dt.date, dt.date]) -> tuple[dt.date, dt.date]:
         min_value=first,
         max_value=last,
         key="f_period",
+        format="DD.MM.YYYY" if LOCALE == "de" else "YYYY-MM-DD",
         bind="query-params",
-        help=_("Every page counts only what happened in this period. The KPIs compare it with the period of equal length just before."),
+        help=_(
+            "Every page counts only what happened in this period. The KPIs compare it with the period of equal length just before."
+        ),
     )
     if isinstance(picked, (tuple, list)) and len(picked) == 2:
         return picked[0], picked[1]
@@ -88,7 +91,11 @@ def sidebar_filters() -> Filters:
         _("Country"), options["countries"], key="f_country", bind="query-params", placeholder=_("All countries")
     )
     channels = st.sidebar.multiselect(
-        _("Acquisition channel"), options["channels"], key="f_channel", bind="query-params", placeholder=_("All channels")
+        _("Acquisition channel"),
+        options["channels"],
+        key="f_channel",
+        bind="query-params",
+        placeholder=_("All channels"),
     )
     saved = st.sidebar.selectbox(
         _("Saved segment"),
@@ -109,7 +116,16 @@ def sidebar_filters() -> Filters:
 
 
 def page_setup(title: str, *, filters: bool = True) -> PageContext:
-    """Start a page: config, title, store and (optionally) the sidebar filters."""
+    """Start a page: config, title, store and (optionally) the sidebar filters.
+
+    When a deep link ran this page file directly on a fresh server, hand over to the router, which
+    runs the page again inside the app's navigation, and stop this outer run.
+    """
+    from ui import nav
+
+    if not nav.ROUTER_STARTED:
+        nav.route()
+        st.stop()
     st.set_page_config(page_title=f"{title} · {APP_TITLE}", page_icon=":material/groups:", layout="wide")
     con = connection()
     st.title(title)

@@ -40,14 +40,17 @@ def test_pages_hold_no_sql_and_no_raw_exports():
     offenders = []
     for p in [*(ROOT / "pages").glob("*.py"), *(ROOT / "ui").glob("*.py"), ROOT / "app.py"]:
         text = p.read_text(encoding="utf-8")
-        if re.search(r"\.execute\(|\.sql\(", text) or ".to_csv(" in text or ".to_excel(" in text:
-            offenders.append(str(p.relative_to(ROOT)))
-        elif any(
-            sql.search(s.value)
-            for s in ast.walk(ast.parse(text))
-            if isinstance(s, ast.Constant)
-            and isinstance(s.value, str)
-            and s.value.strip().upper().startswith(("SELECT", "INSERT", "UPDATE", "DELETE"))
+        if (
+            re.search(r"\.execute\(|\.sql\(", text)
+            or ".to_csv(" in text
+            or ".to_excel(" in text
+            or any(
+                sql.search(s.value)
+                for s in ast.walk(ast.parse(text))
+                if isinstance(s, ast.Constant)
+                and isinstance(s.value, str)
+                and s.value.strip().upper().startswith(("SELECT", "INSERT", "UPDATE", "DELETE"))
+            )
         ):
             offenders.append(str(p.relative_to(ROOT)))
     assert offenders == []

@@ -1,0 +1,148 @@
+"""Browser tests: a real `streamlit run` on a free port, driven by Debian's Chromium via Playwright.
+
+Where no browser is installed the tests skip with a reason, except in CI (CI=true), where a missing
+browser is a failure: CI installs Debian's `chromium` before it runs the tests.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+CHROMIUM = Path(os.environ.get("WORKBENCH_CHROMIUM", "/usr/bin/chromium"))
+SCREENSHOTS = ROOT / "screenshots"
+BROWSER_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def _require_browser() -> None:
+    if CHROMIUM.exists():
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"CI needs Debian's chromium at {CHROMIUM} for the browser tests (apt-get install chromium)")
+    pytest.skip(f"no browser at {CHROMIUM}: install Debian's chromium to run the browser tests")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A `streamlit run app.py` subprocess on its own port and database copy."""
+
+    def __init__(self, db_path: Path, log_path: Path):
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "WORKBENCH_DB": str(db_path), "PYTHONPATH": str(ROOT)}
+        self.log = open(log_path, "w")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(ROOT / "app.py"),
+                "--server.port",
+                str(self.port),
+                "--server.headless",
+                "true",
+                "--server.address",
+                "127.0.0.1",
+                "--browser.gatherUsageStats",
+                "false",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        self._wait_healthy()
+
+    def _wait_healthy(self, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"streamlit exited early, see {self.log.name}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as response:  # noqa: S310
+                    if response.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.25)
+        raise RuntimeError(f"streamlit did not become healthy within {timeout} s")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+
+
+@pytest.fixture
+def fresh_server(demo_db_path, tmp_path):
+    """A new server on a private copy of the demo database: nothing has run in it yet."""
+    _require_browser()
+    db = tmp_path / "e2e.duckdb"
+    shutil.copy(demo_db_path, db)
+    server = Server(db, tmp_path / "streamlit.log")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def shared_server(demo_db_path, tmp_path_factory):
+    """One server for a module's read-mostly tests."""
+    _require_browser()
+    folder = tmp_path_factory.mktemp("e2e")
+    db = folder / "e2e.duckdb"
+    shutil.copy(demo_db_path, db)
+    server = Server(db, folder / "streamlit.log")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    _require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    yield page
+    context.close()
+
+
+def wait_for_app(page) -> None:
+    """Wait until Streamlit has finished running the script (no 'running' indicator, a title shown)."""
+    page.wait_for_selector("h1", timeout=90_000)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=90_000)
+
+
+def screenshot(page, name: str) -> Path:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
