@@ -21,5 +21,15 @@ def revenue_by_month(monthly: pd.DataFrame) -> go.Figure:
         line={"color": "#f59e0b"},
     )
     apply_layout(fig, title="Revenue and ordering customers by month", x_title="Month", y_title="Revenue (€)")
-    fig.update_layout(yaxis2={"title": "Customers", "overlaying": "y", "side": "right", "showgrid": False})
+    fig.update_layout(
+        yaxis={"rangemode": "tozero", "tickformat": ",.0f"},
+        yaxis2={
+            "title": "Customers",
+            "overlaying": "y",
+            "side": "right",
+            "showgrid": False,
+            "rangemode": "tozero",
+            "tickformat": ",d",
+        },
+    )
     return fig
