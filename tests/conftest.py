@@ -74,8 +74,17 @@ def app_db(demo_db_path, tmp_path, monkeypatch):
 
 
 def app_test(page: str, *, timeout: float = 60):
-    """AppTest for ``page`` (a path relative to the project, e.g. 'pages/overview.py')."""
+    """AppTest for ``page`` (a path relative to the project, e.g. 'pages/overview.py').
+
+    AppTest runs the page file as the main script; mark the router as started so that
+    ``page_setup`` draws this page instead of handing over to the navigation (which would run the
+    default page).
+    """
     from streamlit.testing.v1 import AppTest
+
+    from ui import nav
+
+    nav.ROUTER_STARTED = True
 
     return AppTest.from_file(str(ROOT / page), default_timeout=timeout)
 

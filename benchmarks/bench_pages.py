@@ -1,0 +1,127 @@
+"""Page render times (server side, through AppTest) and peak memory at scale.
+
+For each page: the first render on a cold cache and a rerun from the cache, over a generated
+database of 1 M customers and 10 M interactions (``--full``; default 20 000 customers), beside the
+same page on the 5 000-customer demo as the baseline in the same run. Peak memory is the process's
+maximum resident set size after all renders.
+
+Run: ``python -m benchmarks.bench_pages [--full]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _make_db(folder: Path, customers: int, interactions: int | None) -> Path:
+    from analytics import demo, store
+
+    path = folder / f"bench_{customers}.duckdb"
+    if not path.exists():
+        con = store.connect(path)
+        demo.generate(
+            con,
+            customers=customers,
+            seed=7,
+            interactions_per_customer=None if interactions is None else interactions / customers,
+        )
+        con.close()
+    return path
+
+
+def _render_times(db: Path) -> dict[str, tuple[float, float, bool]]:
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from ui import nav
+    from ui.nav import available_pages
+
+    nav.ROUTER_STARTED = True  # AppTest is the router here: run each page file itself.
+    os.environ["WORKBENCH_DB"] = str(db)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    # Open the store once so that connection start-up is not billed to the first page.
+    AppTest.from_file(str(ROOT / "pages" / "overview.py"), default_timeout=600).run()
+    results = {}
+    for file, title, _icon, _url_path, _section in available_pages():
+        st.cache_data.clear()
+        at = AppTest.from_file(str(ROOT / file), default_timeout=600)
+        t0 = time.perf_counter()
+        at.run()
+        first = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        at.run()
+        rerun = time.perf_counter() - t0
+        results[title] = (first, rerun, bool(at.exception))
+    return results
+
+
+def run(full: bool = False) -> list[dict]:
+    """Rows {benchmark, size, seconds, baseline_seconds, ...} for the runner's table."""
+    folder = Path(os.environ.get("WORKBENCH_BENCH_DIR") or tempfile.mkdtemp(prefix="wb-bench-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    customers, interactions = (1_000_000, 10_000_000) if full else (20_000, None)
+    small = _make_db(folder, 5_000, None)
+    large = _make_db(folder, customers, interactions)
+    baseline = _render_times(small)
+    measured = _render_times(large)
+    rows = []
+    for title, (first, rerun, failed) in measured.items():
+        base_first, base_rerun, _ = baseline.get(title, (float("nan"), float("nan"), False))
+        rows.append(
+            {
+                "benchmark": f"page '{title}' first render",
+                "size": f"{customers:,} customers",
+                "seconds": round(first, 3),
+                "baseline_seconds": round(base_first, 3),
+                "baseline": "same page, 5,000 customers",
+                "target": "<= 2 s",
+                "note": "ERROR" if failed else "",
+            }
+        )
+        rows.append(
+            {
+                "benchmark": f"page '{title}' rerun from cache",
+                "size": f"{customers:,} customers",
+                "seconds": round(rerun, 3),
+                "baseline_seconds": round(base_rerun, 3),
+                "baseline": "same page, 5,000 customers",
+                "target": "<= 0.3 s",
+                "note": "",
+            }
+        )
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rows.append(
+        {
+            "benchmark": "peak memory of the app process",
+            "size": f"{customers:,} customers",
+            "seconds": None,
+            "baseline_seconds": None,
+            "baseline": "",
+            "target": "<= 3 GB",
+            "note": f"{peak_mb:,.0f} MB",
+        }
+    )
+    if not os.environ.get("WORKBENCH_BENCH_DIR"):
+        shutil.rmtree(folder, ignore_errors=True)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--full", action="store_true", help="1 M customers and 10 M interactions")
+    args = parser.parse_args()
+    for row in run(args.full):
+        print(" | ".join(f"{v}" for v in row.values()))
+
+
+if __name__ == "__main__":
+    main()
