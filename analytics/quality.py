@@ -1,0 +1,730 @@
+"""Data quality along the four Vs (PRODUCT.md "Data — import and quality"), one score per table.
+
+Every figure comes from aggregate SQL in DuckDB (a handful of scans per table); no table is pulled
+into pandas, so the profile stays fast on tens of millions of rows. Only the drill-down returns
+rows, and never more than ``limit``.
+
+Scores (each 0..100, higher is better; ``None`` where a V does not apply):
+
+- **volume** = 100 × months that received rows / calendar months from the oldest to the newest
+  record (a month without new rows is a gap in the feed). Records dated after ``now`` are left out.
+  A table without a time column (or without a dated record up to ``now``) scores 100 when it
+  holds rows; an empty table scores 0.
+- **velocity** (freshness) = 100 while the newest record is at most ``fresh_days`` (default 7) old,
+  0 once it is ``stale_days`` (default 90) old or older, linear in between:
+  ``100 × clip((stale_days − age_days) / (stale_days − fresh_days), 0, 1)``. An empty table scores
+  0; a table without a time column (Kano answers, requirements) has no velocity (``None``).
+- **variety** = 100 × columns holding at least one value / columns of the table (``import_id``
+  not counted). Sources and channels are reported beside it but not scored: few sources or
+  channels are a fact about the business, not an error.
+- **veracity** = 100 × (1 − rows with at least one issue / rows); ``None`` for an empty table.
+  The issues are the checks of :func:`checks` (missing required values, duplicate keys, invalid
+  values, future dates, negative prices, outlying amounts, unknown customers).
+- **overall** = weighted mean of the available V scores with :data:`WEIGHTS` (volume 0.2,
+  velocity 0.2, variety 0.2, veracity 0.4); when a V is ``None`` the others are re-weighted to sum
+  to 1.
+
+Outliers follow Tukey's "far out" fence (Tukey 1977, *Exploratory Data Analysis*): an order-line
+amount above Q3 + 3 × IQR of the amounts in the same currency, quartiles by linear interpolation
+(``quantile_cont``, Hyndman & Fan 1996 type 7).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+
+from analytics import schema
+
+#: The canonical tables the quality profile covers, in the order a user loads them.
+QUALITY_TABLES: tuple[str, ...] = schema.IMPORTABLE
+
+#: The V scores, in display order.
+VS: tuple[str, ...] = ("volume", "velocity", "variety", "veracity")
+
+#: Weights of the V scores in the overall score (they sum to 1).
+WEIGHTS: dict[str, float] = {"volume": 0.2, "velocity": 0.2, "variety": 0.2, "veracity": 0.4}
+
+#: Columns of the long growth table (:func:`growth`, :attr:`Assessment.growth`).
+GROWTH_COLUMNS: tuple[str, ...] = ("table", "month", "rows_added", "cumulative_rows")
+
+#: Column that names the channel of a row, per table (checked against ``schema.CHANNELS``).
+CHANNEL_COLUMNS: dict[str, str] = {
+    "customers": "acquisition_channel",
+    "interactions": "channel",
+    "orders": "channel",
+}
+
+#: Largest gap between ``amount`` and ``quantity × unit_price`` still taken as rounding (one cent).
+AMOUNT_TOLERANCE = 0.01
+
+#: Multiple of the interquartile range above Q3 beyond which an amount counts as an outlier.
+OUTLIER_IQR_FACTOR = 3.0
+
+CUSTOMER_TYPES: tuple[str, ...] = ("B2B", "B2C")
+MOSCOW_VALUES: tuple[str, ...] = (
+    "must",
+    "should",
+    "could",
+    "won't",
+    "won’t",
+    "wont",
+    "must have",
+    "should have",
+    "could have",
+    "won't have",
+    "won’t have",
+)
+KANO_CODES: tuple[str, ...] = ("1", "2", "3", "4", "5", "1.0", "2.0", "3.0", "4.0", "5.0")
+#: Answer texts (lower case, English and German) a Kano import may carry instead of codes.
+KANO_TEXTS: tuple[str, ...] = (
+    "like",
+    "like it",
+    "i like it",
+    "i like it that way",
+    "expect",
+    "expect it",
+    "i expect it",
+    "must-be",
+    "it must be that way",
+    "neutral",
+    "i am neutral",
+    "i don't care",
+    "tolerate",
+    "tolerate it",
+    "can tolerate it",
+    "i can tolerate it",
+    "i can live with it",
+    "live with",
+    "dislike",
+    "dislike it",
+    "i dislike it",
+    "i dislike it that way",
+    "gefällt mir",
+    "das würde mich sehr freuen",
+    "setze ich voraus",
+    "das setze ich voraus",
+    "erwarte ich",
+    "ist mir egal",
+    "egal",
+    "kann ich in kauf nehmen",
+    "nehme ich in kauf",
+    "könnte ich hinnehmen",
+    "stört mich",
+    "das würde mich sehr stören",
+    "gefällt mir nicht",
+    "mag ich nicht",
+)
+
+#: Columns (besides import_id) that are not profiled as part of the table's content.
+_BOOKKEEPING = ("import_id",)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One veracity check: a SQL condition over a row (alias ``t``) and the value that explains it.
+
+    ``condition`` and ``detail`` may use ``d.dup_n`` (rows sharing the key), ``r.ref_id`` (the
+    matching customer) and ``f.upper_fence`` (the outlier fence); ``needs`` says which of these
+    helper relations the query has to join.
+    """
+
+    name: str
+    condition: str
+    detail: str
+    needs: frozenset[str] = frozenset()
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _table(name: str) -> schema.Table:
+    if name not in QUALITY_TABLES:
+        raise ValueError(f"unknown table {name!r}; expected one of {', '.join(QUALITY_TABLES)}")
+    return schema.TABLES[name]
+
+
+def _q(identifier: str) -> str:
+    """Double-quote an identifier taken from ``schema`` (never from user input)."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _literals(values: tuple[str, ...]) -> str:
+    """A SQL IN-list of constants from this module or ``schema`` (quotes escaped).
+
+    Inlined rather than bound so the predicate stays plain, portable SQL that DuckDB turns into a
+    hash lookup; the values are fixed vocabulary, never user input.
+    """
+    return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+
+
+def _content_columns(table: schema.Table) -> list[schema.Column]:
+    return [c for c in table.columns if c.name not in _BOOKKEEPING]
+
+
+def _time_column(table: schema.Table) -> str | None:
+    return table.time_column
+
+
+def _months_between(first: dt.date, last: dt.date) -> int:
+    return (last.year - first.year) * 12 + (last.month - first.month) + 1
+
+
+def _now(now: dt.datetime | None) -> dt.datetime:
+    return now if now is not None else dt.datetime.now().replace(microsecond=0)
+
+
+def _fetch_df(con: duckdb.DuckDBPyConnection, sql: str, params: dict | list | None = None) -> pd.DataFrame:
+    return con.execute(sql, params or []).df()
+
+
+# --- checks ----------------------------------------------------------------------------------
+
+
+def checks(table: str) -> dict[str, Check]:
+    """Table name -> the veracity checks that apply to it, by check name, in display order.
+
+    - ``missing_required``: a required column (``schema``) is NULL or blank text;
+    - ``duplicate_key``: the row's key (``schema``, all parts present) occurs on more than one row
+      (every row of such a group counts);
+    - ``invalid_channel``: channel (customers: acquisition channel) not in ``schema.CHANNELS``;
+    - ``invalid_stage`` (interactions): stage not in ``schema.STAGES``;
+    - ``invalid_customer_type`` (customers): neither 'B2B' nor 'B2C';
+    - ``out_of_range``: customers: birth year before 1900 or after ``now``'s year, negative
+      employees; requirements: negative effort, urgency / importance / risk outside 1..5;
+    - ``amount_mismatch`` (orders): amount differs from quantity × unit_price by more than one cent;
+    - ``negative_price`` (orders): unit price below 0 (a negative quantity is a return, no error);
+    - ``outlier_amount`` (orders): amount above Q3 + 3 × IQR of its currency;
+    - ``invalid_answer`` (Kano): functional or dysfunctional answer neither a code 1..5 nor a
+      known English or German answer text (:data:`KANO_TEXTS`);
+    - ``invalid_moscow`` (requirements): priority not must / should / could / won't;
+    - ``future_date``: time column (requirements: ``updated_at``) after ``now``;
+    - ``unknown_customer``: customer id present but not in ``customers``.
+    """
+    spec = _table(table)
+    found: dict[str, Check] = {}
+
+    required = [c for c in spec.columns if c.required]
+    if required:
+        parts = []
+        names = []
+        for c in required:
+            col = f"t.{_q(c.name)}"
+            parts.append(f"{col} IS NULL" + (f" OR trim({col}) = ''" if c.type == "VARCHAR" else ""))
+            names.append(
+                f"CASE WHEN {col} IS NULL"
+                + (f" OR trim({col}) = ''" if c.type == "VARCHAR" else "")
+                + f" THEN '{c.name}' END"
+            )
+        found["missing_required"] = Check(
+            "missing_required",
+            " OR ".join(f"({p})" for p in parts),
+            f"concat_ws(', ', {', '.join(names)})",
+        )
+
+    if spec.key:
+        found["duplicate_key"] = Check(
+            "duplicate_key", "d.dup_n IS NOT NULL", "CAST(d.dup_n AS VARCHAR)", frozenset({"dup"})
+        )
+
+    channel = CHANNEL_COLUMNS.get(table)
+    if channel:
+        col = f"t.{_q(channel)}"
+        found["invalid_channel"] = Check(
+            "invalid_channel", f"{col} IS NOT NULL AND {col} NOT IN ({_literals(schema.CHANNELS)})", col
+        )
+
+    if table == "interactions":
+        found["invalid_stage"] = Check(
+            "invalid_stage", f"t.stage IS NOT NULL AND t.stage NOT IN ({_literals(schema.STAGES)})", "t.stage"
+        )
+
+    if table == "customers":
+        found["invalid_customer_type"] = Check(
+            "invalid_customer_type",
+            f"t.customer_type IS NOT NULL AND t.customer_type NOT IN ({_literals(CUSTOMER_TYPES)})",
+            "t.customer_type",
+        )
+        found["out_of_range"] = Check(
+            "out_of_range",
+            "t.birth_year < 1900 OR t.birth_year > year(CAST($now AS TIMESTAMP)) OR t.employees < 0",
+            "concat_ws(', ', CASE WHEN t.birth_year < 1900 OR t.birth_year > year(CAST($now AS TIMESTAMP))"
+            " THEN 'birth_year=' || CAST(t.birth_year AS VARCHAR) END,"
+            " CASE WHEN t.employees < 0 THEN 'employees=' || CAST(t.employees AS VARCHAR) END)",
+        )
+
+    if table == "orders":
+        found["amount_mismatch"] = Check(
+            "amount_mismatch",
+            f"abs(t.amount - t.quantity * t.unit_price) > {AMOUNT_TOLERANCE} + 1e-9",
+            "CAST(round(t.quantity * t.unit_price, 2) AS VARCHAR)",
+        )
+        found["negative_price"] = Check("negative_price", "t.unit_price < 0", "CAST(t.unit_price AS VARCHAR)")
+        found["outlier_amount"] = Check(
+            "outlier_amount",
+            "t.amount > f.upper_fence",
+            "CAST(round(f.upper_fence, 2) AS VARCHAR)",
+            frozenset({"fence"}),
+        )
+
+    if table == "kano_responses":
+        valid = "trim({c}) IN ({codes}) OR lower(trim({c})) IN ({texts})"
+        conds = []
+        for c in ("functional", "dysfunctional"):
+            col = f"t.{c}"
+            conds.append(
+                f"({col} IS NOT NULL AND NOT ({valid.format(c=col, codes=_literals(KANO_CODES), texts=_literals(KANO_TEXTS))}))"
+            )
+        found["invalid_answer"] = Check(
+            "invalid_answer", " OR ".join(conds), "concat_ws(' / ', t.functional, t.dysfunctional)"
+        )
+
+    if table == "requirements":
+        found["invalid_moscow"] = Check(
+            "invalid_moscow",
+            f"t.moscow IS NOT NULL AND lower(trim(t.moscow)) NOT IN ({_literals(MOSCOW_VALUES)})",
+            "t.moscow",
+        )
+        scales = ("urgency", "importance", "risk")
+        found["out_of_range"] = Check(
+            "out_of_range",
+            "t.effort < 0 OR " + " OR ".join(f"t.{s} < 1 OR t.{s} > 5" for s in scales),
+            "concat_ws(', ', CASE WHEN t.effort < 0 THEN 'effort=' || CAST(t.effort AS VARCHAR) END, "
+            + ", ".join(f"CASE WHEN t.{s} < 1 OR t.{s} > 5 THEN '{s}=' || CAST(t.{s} AS VARCHAR) END" for s in scales)
+            + ")",
+        )
+
+    time_col = _time_column(spec) or ("updated_at" if table == "requirements" else None)
+    if time_col:
+        col = f"t.{_q(time_col)}"
+        found["future_date"] = Check(
+            "future_date", f"CAST({col} AS TIMESTAMP) > CAST($now AS TIMESTAMP)", f"CAST({col} AS VARCHAR)"
+        )
+
+    if spec.customer_column and table != "customers":
+        col = f"t.{_q(spec.customer_column)}"
+        found["unknown_customer"] = Check(
+            "unknown_customer", f"{col} IS NOT NULL AND r.ref_id IS NULL", col, frozenset({"ref"})
+        )
+    return found
+
+
+def _from_clause(spec: schema.Table, needs: set[str]) -> tuple[str, str]:
+    """(WITH prefix, FROM clause) joining the helper relations the given checks need."""
+    ctes: list[str] = []
+    joins = [f"{_q(spec.name)} t"]
+    if "dup" in needs and spec.key:
+        keys = ", ".join(_q(k) for k in spec.key)
+        not_null = " AND ".join(f"{_q(k)} IS NOT NULL" for k in spec.key)
+        ctes.append(
+            f"dup AS (SELECT {keys}, count(*) AS dup_n FROM {_q(spec.name)} WHERE {not_null}"
+            f" GROUP BY {keys} HAVING count(*) > 1)"
+        )
+        on = " AND ".join(f"t.{_q(k)} = d.{_q(k)}" for k in spec.key)
+        joins.append(f"LEFT JOIN dup d ON {on}")
+    if "ref" in needs and spec.customer_column:
+        ctes.append("ref AS (SELECT DISTINCT customer_id AS ref_id FROM customers WHERE customer_id IS NOT NULL)")
+        joins.append(f"LEFT JOIN ref r ON t.{_q(spec.customer_column)} = r.ref_id")
+    if "fence" in needs:
+        # One fence per currency: amounts in different currencies are not comparable.
+        ctes.append(
+            "quartiles AS (SELECT currency, quantile_cont(amount, 0.25) AS q1, quantile_cont(amount, 0.75) AS q3"
+            f" FROM {_q(spec.name)} GROUP BY currency),"
+            f" fence AS (SELECT currency, q3 + {OUTLIER_IQR_FACTOR} * (q3 - q1) AS upper_fence FROM quartiles)"
+        )
+        joins.append("LEFT JOIN fence f ON t.currency IS NOT DISTINCT FROM f.currency")
+    prefix = ("WITH " + ", ".join(ctes) + " ") if ctes else ""
+    return prefix, " ".join(joins)
+
+
+def _bool(condition: str) -> str:
+    return f"coalesce(({condition}), FALSE)"
+
+
+def issue_counts(con: duckdb.DuckDBPyConnection, table: str, *, now: dt.datetime | None = None) -> pd.DataFrame:
+    """Table name -> one row per check with ``check`` and ``rows`` (rows failing it), plus a final
+    row ``check="any"`` counting rows with at least one issue. One scan of the table.
+    """
+    spec = _table(table)
+    found = checks(table)
+    needs: set[str] = set().union(*(c.needs for c in found.values())) if found else set()
+    prefix, source = _from_clause(spec, needs)
+    selects = [f"count(*) FILTER (WHERE {_bool(c.condition)}) AS {_q(name)}" for name, c in found.items()]
+    any_issue = " OR ".join(_bool(c.condition) for c in found.values()) or "FALSE"
+    selects.append(f'count(*) FILTER (WHERE {any_issue}) AS "any"')
+    sql = f"{prefix}SELECT {', '.join(selects)} FROM {source}"
+    row = con.execute(sql, {"now": _now(now)} if "$now" in sql else []).fetchone()
+    names = [*found, "any"]
+    return pd.DataFrame({"check": names, "rows": [int(v) for v in row]})
+
+
+def offending_rows(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    check: str,
+    *,
+    now: dt.datetime | None = None,
+    limit: int = 500,
+) -> pd.DataFrame:
+    """Table name and check name -> the rows failing the check: ``reason`` (the check name),
+    ``detail`` (the value that fails, as text), then the table's columns; at most ``limit`` rows,
+    ordered by the table's key.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        A connection or cursor on the store.
+    table : str
+        One of :data:`QUALITY_TABLES`.
+    check : str
+        A check name from :func:`checks` for that table.
+    now : datetime, default=None
+        Reference time for ``future_date`` and ``out_of_range`` (default: the current local time).
+    limit : int, default=500
+        Largest number of rows returned.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``reason``, ``detail`` and the table's columns; empty (with those columns) when no
+        row fails.
+
+    Raises
+    ------
+    ValueError
+        For an unknown table or a check that does not apply to the table.
+    """
+    spec = _table(table)
+    found = checks(table)
+    if check not in found:
+        raise ValueError(f"check {check!r} does not apply to {table}; expected one of {', '.join(found)}")
+    if limit < 0:
+        raise ValueError("limit must be zero or positive")
+    c = found[check]
+    prefix, source = _from_clause(spec, set(c.needs))
+    columns = ", ".join(f"t.{_q(name)}" for name in spec.column_names)
+    order = ", ".join(f"t.{_q(k)}" for k in spec.key) or "1"
+    sql = (
+        f"{prefix}SELECT $check AS reason, {c.detail} AS detail, {columns} FROM {source}"
+        f" WHERE {_bool(c.condition)} ORDER BY {order} NULLS FIRST LIMIT $limit"
+    )
+    params: dict = {"check": check, "limit": int(limit)}
+    if "$now" in sql:
+        params["now"] = _now(now)
+    return _fetch_df(con, sql, params)
+
+
+# --- the four Vs -----------------------------------------------------------------------------
+
+
+def null_counts(con: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
+    """Table name -> one row per column with ``column``, ``required``, ``nulls`` and ``share``
+    (nulls / rows; NaN for an empty table). One scan of the table.
+    """
+    spec = _table(table)
+    cols = _content_columns(spec)
+    selects = ["count(*)"] + [f"count({_q(c.name)})" for c in cols]
+    row = con.execute(f"SELECT {', '.join(selects)} FROM {_q(spec.name)}").fetchone()
+    total = int(row[0])
+    nulls = [total - int(v) for v in row[1:]]
+    return pd.DataFrame(
+        {
+            "column": [c.name for c in cols],
+            "required": [c.required for c in cols],
+            "nulls": nulls,
+            "share": [n / total if total else float("nan") for n in nulls],
+        }
+    )
+
+
+def monthly_growth(con: duckdb.DuckDBPyConnection, table: str, *, now: dt.datetime | None = None) -> pd.DataFrame:
+    """Table name -> one row per calendar month from the oldest to the newest record with ``month``
+    (first day, date), ``rows_added`` (0 for a gap) and ``cumulative_rows``; records dated after
+    ``now`` are left out. Empty for a table without a time column or without dated rows.
+    """
+    spec = _table(table)
+    time_col = _time_column(spec)
+    empty = pd.DataFrame({"month": pd.Series(dtype="object"), "rows_added": [], "cumulative_rows": []})
+    if not time_col:
+        return empty
+    col = _q(time_col)
+    frame = _fetch_df(
+        con,
+        f"SELECT CAST(date_trunc('month', CAST({col} AS TIMESTAMP)) AS DATE) AS month, count(*) AS rows_added"
+        f" FROM {_q(spec.name)} WHERE {col} IS NOT NULL AND CAST({col} AS TIMESTAMP) <= CAST($now AS TIMESTAMP)"
+        " GROUP BY 1 ORDER BY 1",
+        {"now": _now(now)},
+    )
+    if frame.empty:
+        return empty
+    frame["month"] = pd.to_datetime(frame["month"]).dt.date
+    first, last = frame["month"].iloc[0], frame["month"].iloc[-1]
+    months = [
+        dt.date(first.year + (first.month - 1 + i) // 12, (first.month - 1 + i) % 12 + 1, 1)
+        for i in range(_months_between(first, last))
+    ]
+    added = dict(zip(frame["month"], frame["rows_added"], strict=True))
+    rows = [int(added.get(m, 0)) for m in months]
+    out = pd.DataFrame({"month": months, "rows_added": rows})
+    out["cumulative_rows"] = out["rows_added"].cumsum()
+    return out
+
+
+def _stats(con: duckdb.DuckDBPyConnection, spec: schema.Table, now: dt.datetime) -> dict:
+    """One scan: rows, filled columns, imports, channels used and the velocity figures."""
+    cols = _content_columns(spec)
+    selects = ['count(*) AS "rows"']
+    selects += [f"count({_q(c.name)}) AS {_q('n_' + c.name)}" for c in cols]
+    selects.append("count(DISTINCT import_id) AS imports")
+    selects.append("count(*) FILTER (WHERE import_id IS NULL) AS rows_without_import")
+    channel = CHANNEL_COLUMNS.get(spec.name)
+    if channel:
+        selects.append(
+            f"count(DISTINCT {_q(channel)}) FILTER (WHERE {_q(channel)} IN ({_literals(schema.CHANNELS)}))"
+            " AS channels_used"
+        )
+    time_col = _time_column(spec)
+    if time_col:
+        t = f"CAST({_q(time_col)} AS TIMESTAMP)"
+        now_sql = "CAST($now AS TIMESTAMP)"
+        selects.append(f"max({t}) FILTER (WHERE {t} <= {now_sql}) AS newest")
+        for days in (30, 90):
+            selects.append(
+                f"count(*) FILTER (WHERE {t} > {now_sql} - INTERVAL {days} DAY AND {t} <= {now_sql}) AS last_{days}"
+            )
+    sql = f"SELECT {', '.join(selects)} FROM {_q(spec.name)}"
+    cursor = con.execute(sql, {"now": now} if time_col else [])
+    names = [d[0] for d in cursor.description]
+    return dict(zip(names, cursor.fetchone(), strict=True))
+
+
+def _files(con: duckdb.DuckDBPyConnection, spec: schema.Table) -> int:
+    row = con.execute(
+        f"SELECT count(DISTINCT file_name) FROM imports WHERE import_id IN"
+        f" (SELECT DISTINCT import_id FROM {_q(spec.name)} WHERE import_id IS NOT NULL)"
+    ).fetchone()
+    return int(row[0])
+
+
+def velocity_score(age_days: float | None, *, fresh_days: float = 7, stale_days: float = 90) -> float:
+    """Age of the newest record in days -> velocity score 0..100 (100 up to ``fresh_days``, 0 from
+    ``stale_days``, linear between); ``None`` (no dated record) -> 0.
+    """
+    if stale_days <= fresh_days:
+        raise ValueError("stale_days must be greater than fresh_days")
+    if age_days is None:
+        return 0.0
+    return 100.0 * min(1.0, max(0.0, (stale_days - age_days) / (stale_days - fresh_days)))
+
+
+def overall_score(scores: dict[str, float | None], *, weights: dict[str, float] | None = None) -> float | None:
+    """V scores by name (``None`` = not applicable) -> weighted mean over the available ones, the
+    weights re-normalised to sum to 1; ``None`` when no V applies.
+    """
+    weights = weights or WEIGHTS
+    available = {v: s for v, s in scores.items() if s is not None and weights.get(v, 0) > 0}
+    total = sum(weights[v] for v in available)
+    if not total:
+        return None
+    return sum(weights[v] * s for v, s in available.items()) / total
+
+
+def table_profile(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    *,
+    now: dt.datetime | None = None,
+    fresh_days: float = 7,
+    stale_days: float = 90,
+) -> dict:
+    """Table name -> dict of the four V figures and scores (the keys of :func:`profile`'s columns)."""
+    return _table_profile(con, table, now=now, fresh_days=fresh_days, stale_days=stale_days)[0]
+
+
+def _table_profile(
+    con: duckdb.DuckDBPyConnection, table: str, *, now: dt.datetime | None, fresh_days: float, stale_days: float
+) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
+    spec = _table(table)
+    now = _now(now)
+    stats = _stats(con, spec, now)
+    rows = int(stats["rows"])
+    cols = _content_columns(spec)
+    time_col = _time_column(spec)
+
+    # Volume.
+    growth = monthly_growth(con, table, now=now)
+    months_spanned = len(growth)
+    months_with_rows = int((growth["rows_added"] > 0).sum()) if months_spanned else 0
+    if rows == 0:
+        volume = 0.0
+    elif months_spanned:
+        volume = 100.0 * months_with_rows / months_spanned
+    else:
+        volume = 100.0
+
+    # Velocity.
+    newest = stats.get("newest")
+    age_hours = (now - newest).total_seconds() / 3600 if newest is not None else None
+    velocity = (
+        velocity_score(age_hours / 24 if age_hours is not None else None, fresh_days=fresh_days, stale_days=stale_days)
+        if time_col
+        else None
+    )
+
+    # Variety.
+    filled = sum(1 for c in cols if int(stats["n_" + c.name]) > 0)
+    variety = 100.0 * filled / len(cols)
+
+    # Veracity.
+    issues = issue_counts(con, table, now=now)
+    with_issues = int(issues.loc[issues["check"] == "any", "rows"].iloc[0])
+    veracity = 100.0 * (1 - with_issues / rows) if rows else None
+
+    scores = {"volume": volume, "velocity": velocity, "variety": variety, "veracity": veracity}
+    record = {
+        "table": table,
+        "rows": rows,
+        **scores,
+        "overall": overall_score(scores),
+        "months_with_rows": months_with_rows,
+        "months_spanned": months_spanned,
+        "newest": newest,
+        "freshness_hours": age_hours,
+        "events_per_day_30": stats["last_30"] / 30 if time_col else None,
+        "events_per_day_90": stats["last_90"] / 90 if time_col else None,
+        "imports": int(stats["imports"]),
+        "files": _files(con, spec),
+        "rows_without_import": int(stats["rows_without_import"]),
+        "channels_used": int(stats["channels_used"]) if "channels_used" in stats else None,
+        "channels_known": len(schema.CHANNELS) if "channels_used" in stats else None,
+        "columns_filled": filled,
+        "columns_total": len(cols),
+        "rows_with_issues": with_issues,
+    }
+    return record, issues, growth
+
+
+def profile(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    now: dt.datetime | None = None,
+    tables: tuple[str, ...] = QUALITY_TABLES,
+    fresh_days: float = 7,
+    stale_days: float = 90,
+) -> pd.DataFrame:
+    """Store -> one row per canonical table with its four V scores and the figures behind them.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        A connection or cursor on the store.
+    now : datetime, default=None
+        Reference time for freshness, the 30/90-day rates and future dates (default: now, local).
+    tables : tuple of str, default=QUALITY_TABLES
+        Tables to profile.
+    fresh_days, stale_days : float, default=7, 90
+        Ages of the newest record at which velocity is 100 and 0 (see the module docstring).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns: table, rows, volume, velocity, variety, veracity, overall (scores 0..100 or
+        None), months_with_rows, months_spanned, newest, freshness_hours, events_per_day_30,
+        events_per_day_90, imports, files, rows_without_import, channels_used, channels_known,
+        columns_filled, columns_total, rows_with_issues.
+    """
+    return assess(con, now=now, tables=tables, fresh_days=fresh_days, stale_days=stale_days).scores
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """Everything the quality panel shows, from one pass over the tables.
+
+    ``scores`` is :func:`profile`; ``issues`` has ``table``, ``check``, ``rows`` (as
+    :func:`issue_counts`, including ``check="any"``); ``growth`` is :func:`growth`.
+    """
+
+    scores: pd.DataFrame
+    issues: pd.DataFrame
+    growth: pd.DataFrame
+
+
+def assess(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    now: dt.datetime | None = None,
+    tables: tuple[str, ...] = QUALITY_TABLES,
+    fresh_days: float = 7,
+    stale_days: float = 90,
+) -> Assessment:
+    """Store -> :class:`Assessment` (scores, issue counts and monthly growth of every table) from the
+    same scans, so a panel that shows all three reads each table only once.
+    """
+    now = _now(now)
+    records, issues, growths = [], [], []
+    for t in tables:
+        record, counts, monthly = _table_profile(con, t, now=now, fresh_days=fresh_days, stale_days=stale_days)
+        records.append(record)
+        issues.append(counts.assign(table=t)[["table", "check", "rows"]])
+        if not monthly.empty:
+            growths.append(monthly.assign(table=t)[list(GROWTH_COLUMNS)])
+    growth_frame = pd.concat(growths, ignore_index=True) if growths else pd.DataFrame(columns=list(GROWTH_COLUMNS))
+    return Assessment(pd.DataFrame.from_records(records), pd.concat(issues, ignore_index=True), growth_frame)
+
+
+def growth(
+    con: duckdb.DuckDBPyConnection, *, now: dt.datetime | None = None, tables: tuple[str, ...] = QUALITY_TABLES
+) -> pd.DataFrame:
+    """Store -> long table of :func:`monthly_growth` for every table with a time column:
+    ``table``, ``month``, ``rows_added``, ``cumulative_rows``.
+    """
+    parts = []
+    for t in tables:
+        frame = monthly_growth(con, t, now=now)
+        if not frame.empty:
+            parts.append(frame.assign(table=t)[list(GROWTH_COLUMNS)])
+    if not parts:
+        return pd.DataFrame(columns=list(GROWTH_COLUMNS))
+    return pd.concat(parts, ignore_index=True)
+
+
+# --- privacy in the drill-down ---------------------------------------------------------------
+
+
+def mask_email(value: object) -> object:
+    """'anna.berg@example.com' -> 'a…@example.com'; text without '@' -> first character + '…';
+    None/NaN unchanged.
+    """
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if not text:
+        return text
+    local, at, domain = text.partition("@")
+    if at and domain:
+        return f"{local[:1]}…@{domain}"
+    return f"{text[:1]}…"
+
+
+def mask_text(value: object) -> object:
+    """'Anna Berg' -> 'A…'; None/NaN and non-text unchanged."""
+    if not isinstance(value, str) or not value.strip():
+        return value
+    return f"{value.strip()[:1]}…"
+
+
+def mask_personal(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    """Rows of ``table`` -> copy with personal text columns masked (e-mail: first character and
+    domain; other personal text: first character); other columns and the input unchanged.
+    """
+    spec = _table(table)
+    out = frame.copy()
+    for c in spec.columns:
+        if not c.personal or c.type != "VARCHAR" or c.name not in out.columns:
+            continue
+        masker = mask_email if c.name == "email" else mask_text
+        out[c.name] = out[c.name].map(masker).astype(object)
+    return out
