@@ -31,3 +31,15 @@ def download_buttons(frame: pd.DataFrame, name: str, *, key: str | None = None) 
             key=f"dl_xlsx_{key}",
             on_click="ignore",
         )
+
+
+def download_file(data: bytes, file_name: str, *, label: str, mime: str, key: str) -> None:
+    """One download button for a file the analytics layer has already built safely.
+
+    For exports that are not a single table (a workbook with several sheets, a printable summary):
+    the builder in ``analytics`` is responsible for neutralising formulas, as ``analytics.export``
+    does for tables.
+    """
+    st.download_button(
+        label, data=data, file_name=file_name, mime=mime, icon=":material/download:", key=key, on_click="ignore"
+    )
