@@ -158,7 +158,6 @@ INTERACTIONS = Table(
     importable=True,
     customer_column="customer_id",
     time_column="occurred_at",
-    extra_ddl=("CREATE INDEX IF NOT EXISTS interactions_customer ON interactions(customer_id)",),
 )
 
 ORDERS = Table(
@@ -243,7 +242,6 @@ ORDERS = Table(
     importable=True,
     customer_column="customer_id",
     time_column="ordered_at",
-    extra_ddl=("CREATE INDEX IF NOT EXISTS orders_customer ON orders(customer_id)",),
 )
 
 KANO_RESPONSES = Table(

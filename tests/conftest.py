@@ -17,6 +17,12 @@ DEMO_CUSTOMERS = 600
 DEMO_SEED = 7
 
 
+@pytest.fixture(autouse=True)
+def _private_key_file(tmp_path, monkeypatch):
+    """Keep every test's pseudonymisation key in its own folder, never in data/."""
+    monkeypatch.setenv("WORKBENCH_KEY_FILE", str(tmp_path / "workbench.key"))
+
+
 @pytest.fixture
 def mem_con():
     """A migrated, hardened, empty in-memory store."""

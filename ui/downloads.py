@@ -5,32 +5,47 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analytics.export import to_csv_bytes, to_excel_bytes
+from analytics.export import to_csv_bytes, to_excel_bytes, to_parquet_bytes
 from ui.i18n import _
 
+# format -> (label, builder, extension, mime, icon)
+_FORMATS = {
+    "csv": (_("Download CSV"), to_csv_bytes, "csv", "text/csv", ":material/download:"),
+    "xlsx": (
+        _("Download Excel"),
+        to_excel_bytes,
+        "xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ":material/table:",
+    ),
+    # Parquet cells are typed values, never formulas: nothing to neutralise.
+    "parquet": (
+        _("Download Parquet"),
+        to_parquet_bytes,
+        "parquet",
+        "application/vnd.apache.parquet",
+        ":material/storage:",
+    ),
+}
 
-def download_buttons(frame: pd.DataFrame, name: str, *, key: str | None = None) -> None:
-    """CSV and Excel download buttons for ``frame`` (formula cells neutralised)."""
+
+def download_buttons(
+    frame: pd.DataFrame, name: str, *, key: str | None = None, formats: tuple[str, ...] = ("csv", "xlsx")
+) -> None:
+    """Download buttons for ``frame`` in the given formats (CSV and Excel with formula cells neutralised)."""
     key = key or name
     with st.container(horizontal=True):
-        st.download_button(
-            _("Download CSV"),
-            data=to_csv_bytes(frame),
-            file_name=f"{name}.csv",
-            mime="text/csv",
-            icon=":material/download:",
-            key=f"dl_csv_{key}",
-            on_click="ignore",
-        )
-        st.download_button(
-            _("Download Excel"),
-            data=to_excel_bytes(frame),
-            file_name=f"{name}.xlsx",
-            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            icon=":material/table:",
-            key=f"dl_xlsx_{key}",
-            on_click="ignore",
-        )
+        for fmt in formats:
+            label, build, extension, mime, icon = _FORMATS[fmt]
+            st.download_button(
+                label,
+                data=build(frame),
+                file_name=f"{name}.{extension}",
+                mime=mime,
+                icon=icon,
+                key=f"dl_{fmt}_{key}",
+                on_click="ignore",
+            )
 
 
 def download_file(data: bytes, file_name: str, *, label: str, mime: str, key: str) -> None:

@@ -1,0 +1,1701 @@
+"""Import CSV / Excel / Parquet files into the canonical tables: detect, map, validate, load atomically.
+
+The flow of :func:`load`:
+
+1. **Stage** the upload in ``store.upload_dir()`` (the hardened connection may read only there),
+   checking the size limit and computing its SHA-256. Gzip is unpacked, text that is not UTF-8
+   (Latin-1 / cp1252, UTF-16) is re-encoded to UTF-8 on the way.
+2. **Detect** the CSV dialect from the first 256 KB: encoding, delimiter (``, ; tab |``), decimal
+   comma; per date column the date order (ISO, day-first, month-first) over the whole column.
+3. **Read** everything as text into a scratch table (DuckDB ``read_csv(all VARCHAR)``; rows with
+   too many or too few fields are set aside by DuckDB's ``store_rejects``).
+4. **Cast and validate** in SQL (``TRY_CAST`` / ``TRY_STRPTIME``): required values, numbers, dates,
+   impossible values, duplicate keys, unknown customers. Each problem becomes a reject
+   (row, column, value, reason).
+5. **Load** the valid rows in one transaction (append / replace / upsert by key), log the import
+   in ``imports`` and keep what is needed to undo it.
+
+Structural problems (empty file, header only, not a table, one column only, required column not
+mapped, too large) load nothing and return ``ok=False`` with a message.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import csv
+import datetime as dt
+import gzip
+import hashlib
+import io
+import json
+import re
+import time
+import uuid
+import zipfile
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from analytics import privacy, schema, store
+
+MODES = ("append", "replace", "upsert")
+DEFAULT_MAX_BYTES = 200 * 1024 * 1024
+#: Unpacked size allowed for an Excel workbook, and the packing ratio above which a member is a zip bomb.
+MAX_XLSX_UNPACKED = 1024 * 1024 * 1024
+MAX_XLSX_RATIO = 200
+MAX_REJECT_DETAILS = 200_000
+SCRATCH = "ingest_scratch"
+SNIFF_BYTES = 256 * 1024
+DELIMITERS = (",", ";", "\t", "|")
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+
+# Date formats by family. ISO goes through TRY_CAST (which also takes 'T', fractions and zones);
+# day-first and month-first dates have their separators unified first, so three formats each do.
+DAY_FIRST = ["%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y"]
+MONTH_FIRST = ["%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y"]
+DATE_FAMILIES = ("iso", "day-first", "month-first")
+DATE_EXAMPLES = {"iso": "2025-12-31", "day-first": "31.12.2025", "month-first": "12/31/2025"}
+
+ProgressFn = Callable[[float, str], None]
+
+
+class IngestError(RuntimeError):
+    """A structural problem with an upload: nothing was loaded. The message is for the user."""
+
+
+# --- results --------------------------------------------------------------------------------
+
+
+def _empty_rejects() -> pd.DataFrame:
+    return pd.DataFrame({"row": pd.Series(dtype="int64"), "column": [], "value": [], "reason": []})
+
+
+@dataclass
+class ImportReport:
+    """What an import did: counts, rejects (row, column, value, reason), messages, detection."""
+
+    table: str
+    ok: bool = False
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    rejects: pd.DataFrame = field(default_factory=_empty_rejects)
+    rejected_rows: pd.DataFrame = field(default_factory=pd.DataFrame)
+    skipped: dict[str, int] = field(default_factory=dict)
+    messages: list[str] = field(default_factory=list)
+    import_id: int | None = None
+    file_name: str | None = None
+    checksum: str | None = None
+    mode: str = "append"
+    detected: dict[str, Any] = field(default_factory=dict)
+    mapping: dict[str, str] = field(default_factory=dict)
+    customers_created: int = 0
+    rows_replaced: int = 0
+    error: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Preview:
+    """What :func:`read_preview` found: format, dialect, headers, first rows (as text), messages."""
+
+    kind: str
+    headers: list[str]
+    rows: pd.DataFrame
+    encoding: str | None = None
+    delimiter: str | None = None
+    decimal: str = "."
+    date_orders: dict[str, str] = field(default_factory=dict)
+    german: bool = False
+    messages: list[str] = field(default_factory=list)
+    size: int = 0
+    error: str | None = None
+
+
+@dataclass
+class _Staged:
+    path: Path
+    kind: str  # csv | csv.gz | xlsx | parquet
+    name: str
+    size: int
+    digest: str | Future
+    temporary: list[Path] = field(default_factory=list)
+    encoding: str | None = None
+    delimiter: str | None = None
+    decimal: str = "."
+    headers: list[str] = field(default_factory=list)
+    german: bool = False
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def checksum(self) -> str:
+        """SHA-256 of the file as uploaded (waits for the background hash when there is one)."""
+        return self.digest.result() if isinstance(self.digest, Future) else self.digest
+
+
+# --- small helpers --------------------------------------------------------------------------
+
+
+def _q(identifier: str) -> str:
+    """Double-quote an identifier (only for names we generate or take from the schema)."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _lit(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _normalise_header(text: str) -> str:
+    return re.sub(r"\s+", " ", str(text).replace("\ufeff", "").strip().lower())
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"[\s_\-./#:()]+", "", _normalise_header(text))
+
+
+def _unique_headers(raw: list[Any]) -> list[str]:
+    """Header cells -> unique display names ('column 3' for blanks, 'name (2)' for repeats)."""
+    out: list[str] = []
+    seen: dict[str, int] = {}
+    for i, cell in enumerate(raw, start=1):
+        name = str(cell).replace("\ufeff", "").strip() if cell is not None else ""
+        name = name or f"column {i}"
+        base = name
+        if base.lower() in seen:
+            seen[base.lower()] += 1
+            name = f"{base} ({seen[base.lower()]})"
+        seen[name.lower()] = seen.get(name.lower(), 1)
+        out.append(name)
+    return out
+
+
+def _report_progress(progress: ProgressFn | None, fraction: float, text: str) -> None:
+    if progress is not None:
+        with contextlib.suppress(Exception):
+            progress(min(max(fraction, 0.0), 1.0), text)
+
+
+def _check_table(table: str) -> schema.Table:
+    if table not in schema.IMPORTABLE:
+        raise IngestError(
+            f"'{table}' is not a table that can be imported. Choose one of: {', '.join(schema.IMPORTABLE)}."
+        )
+    return schema.TABLES[table]
+
+
+# --- column mapping -------------------------------------------------------------------------
+
+
+def guess_mapping(headers: list[str], table: str) -> dict[str, str]:
+    """File headers -> {header: canonical column} from column names and synonyms (English, German).
+
+    Exact names win over synonyms, synonyms over loose matches (case, spaces, ``_-./`` ignored);
+    every canonical column and every header is used at most once.
+    """
+    spec = _check_table(table)
+    candidates = [c for c in spec.columns if c.name != "import_id"]
+    result: dict[str, str] = {}
+    taken: set[str] = set()
+    passes = (
+        lambda h, c: _normalise_header(h) == c.name,
+        lambda h, c: _normalise_header(h) in c.synonyms,
+        lambda h, c: _squash(h) == _squash(c.name) or _squash(h) in {_squash(s) for s in c.synonyms},
+    )
+    for matches in passes:
+        for header in headers:
+            if header in result:
+                continue
+            for column in candidates:
+                if column.name not in taken and matches(header, column):
+                    result[header] = column.name
+                    taken.add(column.name)
+                    break
+    return result
+
+
+def layout_key(table: str, headers: list[str]) -> str:
+    """Table + normalised header -> SHA-256 key under which a mapping is remembered."""
+    text = table + "\x1f" + "\x1f".join(_normalise_header(h) for h in headers)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def remembered_mapping(con: duckdb.DuckDBPyConnection, table: str, headers: list[str]) -> dict[str, str] | None:
+    """The mapping last used for this table and header layout, or None."""
+    row = (
+        con.cursor()
+        .execute("SELECT mapping FROM column_mappings WHERE layout_key = ?", [layout_key(table, headers)])
+        .fetchall()
+    )
+    row = row[0] if row else None
+    if not row:
+        return None
+    try:
+        stored = json.loads(row[0])
+    except (TypeError, ValueError):
+        return None
+    return {h: c for h, c in stored.items() if h in headers} if isinstance(stored, dict) else None
+
+
+def _remember_mapping(cur: duckdb.DuckDBPyConnection, table: str, headers: list[str], mapping: dict[str, str]) -> None:
+    key = layout_key(table, headers)
+    cur.execute("DELETE FROM column_mappings WHERE layout_key = ?", [key])
+    cur.execute("INSERT INTO column_mappings VALUES (?, ?, ?, now())", [key, table, json.dumps(mapping)])
+
+
+def suggest_mapping(con: duckdb.DuckDBPyConnection, table: str, headers: list[str]) -> tuple[dict[str, str], bool]:
+    """Remembered mapping for this layout if any, else the guess -> (mapping, remembered?)."""
+    remembered = remembered_mapping(con, table, headers)
+    if remembered:
+        return remembered, True
+    return guess_mapping(headers, table), False
+
+
+def _resolve_mapping(spec: schema.Table, headers: list[str], mapping: dict[str, str] | None) -> dict[str, str]:
+    """User mapping (header -> column; reversed entries tolerated) -> {canonical: header}, validated."""
+    columns = set(spec.column_names) - {"import_id"}
+    resolved: dict[str, str] = {}
+    for source, target in (mapping or {}).items():
+        if target in (None, "", "(ignore)"):
+            continue
+        if source not in headers and target in headers and source in columns:
+            source, target = target, source  # given as {canonical: header}
+        if source not in headers:
+            raise IngestError(f"The mapping names a column '{source}' that the file does not have.")
+        if target not in columns:
+            raise IngestError(f"'{target}' is not a column of {spec.name}.")
+        if target in resolved:
+            raise IngestError(f"Two file columns are mapped to '{target}': '{resolved[target]}' and '{source}'.")
+        resolved[target] = source
+    return resolved
+
+
+# --- staging --------------------------------------------------------------------------------
+
+
+def _kind_of(head: bytes, name: str) -> str:
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        return "zip"
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    if head.startswith(b"\x1f\x8b"):
+        return "gzip"
+    lowered = name.lower()
+    if lowered.endswith((".xlsx", ".xlsm", ".xls")):
+        return "zip"  # checked (and refused) as a workbook below
+    return "csv"
+
+
+def _source_name(source: Any, file_name: str | None) -> str:
+    if file_name:
+        return Path(str(file_name)).name
+    if isinstance(source, (str, Path)):
+        return Path(source).name
+    return Path(str(getattr(source, "name", "") or "upload")).name
+
+
+def _allowed_for_duckdb(path: Path) -> bool:
+    import tempfile
+
+    resolved = path.resolve()
+    for folder in (store.upload_dir(), Path(tempfile.gettempdir()), store.db_path().parent):
+        with contextlib.suppress(ValueError):
+            resolved.relative_to(folder.resolve())
+            return True
+    return False
+
+
+def _too_large(max_bytes: int) -> IngestError:
+    return IngestError(
+        f"The file is larger than the limit of {max_bytes / 1024 / 1024:,.0f} MB. "
+        "Split it into smaller files or ask your administrator to raise the limit."
+    )
+
+
+_HASHER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-sha256")
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _stage_raw(source: Any, name: str, max_bytes: int) -> tuple[Path, int, str | Future, list[Path]]:
+    """Source -> (readable path, size, sha256 or its future, temporary files to delete)."""
+    digest = hashlib.sha256()
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        if not path.is_file():
+            raise IngestError(f"The file {path.name} was not found.")
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise _too_large(max_bytes)
+        if _allowed_for_duckdb(path):
+            # DuckDB reads the file in place; the checksum is computed beside it, in a thread.
+            return path, size, _HASHER.submit(_file_sha256, path), []
+        source = path.open("rb")
+        close = True
+    else:
+        close = False
+    suffix = "".join(Path(name).suffixes[-2:]) or ".bin"
+    target = store.upload_dir() / f"upload-{uuid.uuid4().hex}{re.sub(r'[^A-Za-z0-9.]', '', suffix)[:16]}"
+    size = 0
+    try:
+        if hasattr(source, "seek"):
+            with contextlib.suppress(Exception):
+                source.seek(0)
+        with target.open("wb") as out:
+            while True:
+                chunk = source.read(1 << 20)
+                if not chunk:
+                    break
+                if isinstance(chunk, str):
+                    chunk = chunk.encode("utf-8")
+                size += len(chunk)
+                if size > max_bytes:
+                    raise _too_large(max_bytes)
+                digest.update(chunk)
+                out.write(chunk)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    finally:
+        if close:
+            source.close()
+    return target, size, digest.hexdigest(), [target]
+
+
+def _detect_encoding(head: bytes) -> str:
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    sample = head[:4096]
+    if len(sample) >= 4:
+        odd_nuls = sample[1::2].count(0) / max(1, len(sample[1::2]))
+        even_nuls = sample[0::2].count(0) / max(1, len(sample[0::2]))
+        if odd_nuls > 0.4 and even_nuls < 0.05:
+            return "utf-16-le"
+        if even_nuls > 0.4 and odd_nuls < 0.05:
+            return "utf-16-be"
+    try:
+        head.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(head) - 3 and len(head) >= SNIFF_BYTES - 4:
+            return "utf-8"  # the sample cut a character in two
+    try:
+        head.decode("cp1252")
+        return "cp1252"
+    except UnicodeDecodeError:
+        return "latin-1"
+
+
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffd]")
+
+
+def _looks_like_garbage(text: str) -> bool:
+    if not text:
+        return False
+    bad = len(_CONTROL.findall(text))
+    return "\x00" in text or bad / len(text) > 0.01
+
+
+def _sample_records(text: str, delimiter: str, limit: int = 200) -> list[list[str]]:
+    # Drop a last line the sample may have cut in two.
+    if "\n" in text and not text.endswith("\n"):
+        text = text[: text.rfind("\n") + 1]
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter, quotechar='"', doublequote=True)
+    records: list[list[str]] = []
+    try:
+        for record in reader:
+            if record == [] or record == [""]:
+                continue
+            records.append(record)
+            if len(records) >= limit:
+                break
+    except csv.Error:
+        pass
+    return records
+
+
+def _detect_delimiter(text: str) -> str:
+    best, best_score = ",", (0.0, 0)
+    for delimiter in DELIMITERS:
+        records = _sample_records(text, delimiter, limit=50)
+        if not records:
+            continue
+        width = len(records[0])
+        if width < 2:
+            continue
+        body = records[1:] or records
+        consistency = sum(1 for r in body if len(r) == width) / len(body)
+        score = (round(consistency, 2), width)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+_GERMAN_NUMBER = re.compile(r"^-?\d{1,3}(\.\d{3})*,\d+$|^-?\d+,\d+$")
+_ENGLISH_NUMBER = re.compile(r"^-?\d{1,3}(,\d{3})*\.\d+$|^-?\d+\.\d+$")
+_DOTTED_DATE = re.compile(r"^\d{1,2}\.\d{1,2}\.\d{2,4}")
+
+
+def _detect_decimal(records: list[list[str]], delimiter: str) -> tuple[str, bool]:
+    """Sample records (header first) -> (decimal separator, dotted dates seen); ties go by the delimiter."""
+    german = english = dotted = 0
+    for record in records[1:]:
+        for cell in record:
+            cell = cell.strip()
+            if _DOTTED_DATE.match(cell):
+                dotted += 1
+            elif _GERMAN_NUMBER.match(cell) and not re.match(r"^-?\d{1,3}\.\d{3}$", cell):
+                german += 1
+            elif _ENGLISH_NUMBER.match(cell) and not re.match(r"^-?\d{1,3}\.\d{3}$", cell):
+                english += 1
+    if german == english:
+        return ("," if delimiter == ";" else "."), dotted > 0
+    return ("," if german > english else "."), dotted > 0
+
+
+def _open_text_source(path: Path, gz: bool):
+    return gzip.open(path, "rb") if gz else path.open("rb")
+
+
+def _stage_csv(staged: _Staged, gz: bool, max_bytes: int, *, encoding: str | None, delimiter: str | None) -> None:
+    """Sniff the dialect; re-encode/unpack into a UTF-8 staged file when DuckDB cannot read it as is."""
+    try:
+        with _open_text_source(staged.path, gz) as handle:
+            head = handle.read(SNIFF_BYTES)
+    except (OSError, EOFError, gzip.BadGzipFile):
+        raise IngestError("The file looks compressed (gzip) but cannot be unpacked. It may be damaged.") from None
+    if not head.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
+        raise IngestError("The file is empty: it holds no header and no rows.")
+    encoding = encoding or _detect_encoding(head)
+    try:
+        text = head.decode(encoding, errors="replace")
+    except LookupError:
+        raise IngestError(f"The text encoding '{encoding}' is not known.") from None
+    text = text.lstrip("\ufeff")
+    if _looks_like_garbage(text):
+        raise IngestError(
+            "This file does not look like a table: it contains binary data. Upload a CSV, Excel (.xlsx) or Parquet file."
+        )
+    staged.encoding = encoding
+    staged.delimiter = delimiter or _detect_delimiter(text)
+    records = _sample_records(text, staged.delimiter)
+    if not records:
+        raise IngestError("The file is empty: it holds no header and no rows.")
+    staged.headers = _unique_headers(records[0])
+    staged.decimal, dotted_dates = _detect_decimal(records, staged.delimiter)
+    staged.german = staged.delimiter == ";" or staged.decimal == "," or dotted_dates
+    if encoding in ("utf-8", "utf-8-sig") and not gz:
+        return
+    # Unpack and/or re-encode to UTF-8 in the upload folder, in chunks.
+    target = store.upload_dir() / f"staged-{uuid.uuid4().hex}.csv"
+    staged.temporary.append(target)
+    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+    written = 0
+    with _open_text_source(staged.path, gz) as handle, target.open("wb") as out:
+        first = True
+        while True:
+            try:
+                chunk = handle.read(1 << 22)
+            except (OSError, EOFError):
+                raise IngestError("The compressed file is damaged and cannot be unpacked completely.") from None
+            final = not chunk
+            piece = decoder.decode(chunk, final=final)
+            if first:
+                piece = piece.lstrip("\ufeff")
+                first = False
+            data = piece.encode("utf-8")
+            written += len(data)
+            if written > max_bytes:
+                raise IngestError(
+                    f"Unpacked, the file is larger than the limit of {max_bytes / 1024 / 1024:,.0f} MB. "
+                    "Split it into smaller files."
+                )
+            out.write(data)
+            if final:
+                break
+    staged.path = target
+
+
+def _check_workbook(path: Path) -> None:
+    """Refuse files that are not .xlsx workbooks, and zip bombs, before openpyxl opens them."""
+    not_workbook = IngestError(
+        "The file is not an Excel workbook (.xlsx). Save it from Excel as 'Excel Workbook' or export a CSV."
+    )
+    if not zipfile.is_zipfile(path):
+        raise not_workbook
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+            names = {m.filename for m in members}
+            total = 0
+            for member in members:
+                total += member.file_size
+                ratio = member.file_size / max(member.compress_size, 1)
+                if total > MAX_XLSX_UNPACKED or (member.file_size > 10 * 1024 * 1024 and ratio > MAX_XLSX_RATIO):
+                    raise IngestError(
+                        "The workbook unpacks to far more data than it holds (a 'zip bomb'). It was not opened."
+                    )
+    except zipfile.BadZipFile:
+        raise not_workbook from None
+    if "xl/workbook.xml" not in names:
+        raise not_workbook
+
+
+def _cell_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    text = str(value)
+    return text if text.strip() else None
+
+
+def _read_workbook(path: Path, sheet: str | None, limit: int | None):
+    """Workbook -> (headers, pyarrow table of text columns c0..cn)."""
+    import openpyxl
+    import pyarrow as pa
+
+    _check_workbook(path)
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception:
+        raise IngestError("The Excel workbook could not be read. It may be damaged or protected.") from None
+    try:
+        sheet_obj = book[sheet] if sheet else book.worksheets[0]
+        header: list[Any] | None = None
+        columns: list[list[str | None]] = []
+        count = 0
+        for values in sheet_obj.iter_rows(values_only=True):
+            cells = [_cell_text(v) for v in values]
+            if header is None:
+                if not any(cells):
+                    continue
+                while cells and cells[-1] is None:
+                    cells.pop()
+                header = cells
+                columns = [[] for _ in header]
+                continue
+            if not any(c is not None for c in cells):
+                continue
+            for i, column in enumerate(columns):
+                column.append(cells[i] if i < len(cells) else None)
+            count += 1
+            if limit is not None and count >= limit:
+                break
+    except KeyError:
+        raise IngestError(f"The workbook has no sheet named '{sheet}'.") from None
+    finally:
+        book.close()
+    if header is None:
+        raise IngestError("The workbook is empty: its first sheet holds no header and no rows.")
+    headers = _unique_headers(header)
+    arrays = {f"c{i}": pa.array(col, type=pa.string()) for i, col in enumerate(columns)}
+    return headers, pa.table(arrays) if arrays else pa.table({"c0": pa.array([], type=pa.string())})
+
+
+def _stage(
+    source: Any,
+    file_name: str | None,
+    max_bytes: int,
+    *,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+) -> _Staged:
+    name = _source_name(source, file_name)
+    path, size, checksum, temporary = _stage_raw(source, name, max_bytes)
+    staged = _Staged(path=path, kind="csv", name=name, size=size, digest=checksum, temporary=temporary)
+    try:
+        if size == 0:
+            raise IngestError("The file is empty: it holds no header and no rows.")
+        with path.open("rb") as handle:
+            head = handle.read(8)
+        kind = _kind_of(head, name)
+        if kind == "zip":
+            staged.kind = "xlsx"
+            _check_workbook(path)
+        elif kind == "parquet":
+            staged.kind = "parquet"
+        else:
+            staged.kind = "csv.gz" if kind == "gzip" else "csv"
+            _stage_csv(staged, kind == "gzip", max_bytes, encoding=encoding, delimiter=delimiter)
+    except BaseException:
+        _cleanup_files(staged)
+        raise
+    return staged
+
+
+def _cleanup_files(staged: _Staged) -> None:
+    for path in staged.temporary:
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def _scratch(cur: duckdb.DuckDBPyConnection) -> None:
+    cur.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {SCRATCH}")
+
+
+@dataclass
+class _Source:
+    """A staged file as SQL: a relation of text columns c0..cn in file order."""
+
+    kind: str
+    headers: list[str]
+    token: str
+    path: Path
+    delimiter: str | None = None
+    view: str | None = None  # registered Arrow table (Excel)
+    malformed: pd.DataFrame = field(default_factory=lambda: _malformed_frame([]))
+    adjust_view: str | None = None
+
+    def relation(self, purpose: str = "main") -> str:
+        """SQL relation; ``purpose`` main (records bad lines), sample or again (skip bad lines)."""
+        if self.kind == "xlsx":
+            return str(self.view)
+        if self.kind == "parquet":
+            casts = ", ".join(f"CAST(#{i + 1} AS VARCHAR) AS c{i}" for i in range(len(self.headers)))
+            return f"(SELECT {casts} FROM read_parquet({_lit(str(self.path))}))"
+        columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(self.headers))) + "}"
+        errors = (
+            f"store_rejects=true, rejects_table='rej_{self.token}', rejects_scan='scan_{self.token}'"
+            if purpose == "main"
+            else "ignore_errors=true"
+        )
+        return (
+            f"read_csv({_lit(str(self.path))}, delim={_lit(self.delimiter or ',')}, quote='\"', escape='\"', "
+            f"header=true, auto_detect=false, columns={columns}, {errors}, max_line_size=4194304)"
+        )
+
+    def numbered(self, purpose: str = "main") -> str:
+        """SQL relation with ``__row``, the 1-based data row of the file (bad lines counted)."""
+        inner = f"SELECT row_number() OVER () AS __k, * FROM {self.relation(purpose)}"
+        if self.adjust_view is None:
+            return f"(SELECT __k AS __row, * EXCLUDE (__k) FROM ({inner}))"
+        return (
+            f"(SELECT k.__k + coalesce(a.n, 0) AS __row, k.* EXCLUDE (__k) FROM ({inner}) k "
+            f"ASOF LEFT JOIN {self.adjust_view} a ON k.__k > a.adj)"
+        )
+
+
+def _malformed_frame(rows: list) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=["row", "value", "reason"])
+    frame["row"] = frame["row"].astype("int64")
+    return frame
+
+
+def _open_source(cur: duckdb.DuckDBPyConnection, staged: _Staged, token: str, *, sheet=None, limit=None) -> _Source:
+    _scratch(cur)
+    if staged.kind == "xlsx":
+        headers, arrow_table = _read_workbook(staged.path, sheet, limit)
+        view = f"xlsx_{token}"
+        cur.register(view, arrow_table)
+        return _Source(kind="xlsx", headers=headers, token=token, path=staged.path, view=view)
+    if staged.kind == "parquet":
+        try:
+            described = cur.execute(f"DESCRIBE SELECT * FROM read_parquet({_lit(str(staged.path))})").fetchall()
+        except duckdb.Error:
+            raise IngestError("The Parquet file could not be read. It may be damaged.") from None
+        if not described:
+            raise IngestError("The Parquet file has no columns.")
+        return _Source(
+            kind="parquet", headers=_unique_headers([d[0] for d in described]), token=token, path=staged.path
+        )
+    return _Source(kind="csv", headers=staged.headers, token=token, path=staged.path, delimiter=staged.delimiter)
+
+
+def _run_read(cur: duckdb.DuckDBPyConnection, sql: str, params: list | None = None):
+    """Execute SQL that reads the file; DuckDB read errors become a plain IngestError."""
+    try:
+        return cur.execute(sql, params or [])
+    except (duckdb.InvalidInputException, duckdb.ConversionException, duckdb.IOException) as exc:
+        raise IngestError("The file could not be read as a table: " + _plain_csv_error(str(exc))) from None
+
+
+def _take_malformed(cur: duckdb.DuckDBPyConnection, src: _Source) -> None:
+    """After the main scan: collect the lines DuckDB could not split and prepare the row renumbering."""
+    if src.kind != "csv":
+        return
+    table = f"rej_{src.token}"
+    try:
+        bad = cur.execute(
+            f"SELECT line - 1 AS row, any_value(csv_line) AS value, any_value(error_type) AS error_type, "
+            f"any_value(error_message) AS message FROM {table} GROUP BY line ORDER BY line"
+        ).fetchall()
+    except duckdb.Error:
+        bad = []
+    finally:
+        for name in (f"rej_{src.token}", f"scan_{src.token}"):
+            with contextlib.suppress(duckdb.Error):
+                cur.execute(f"DROP TABLE IF EXISTS {name}")
+    if not bad:
+        return
+    width = len(src.headers)
+    src.malformed = _malformed_frame(
+        [(int(r), (v or "").strip("\r\n"), _malformed_reason(t, m, width)) for r, v, t, m in bad]
+    )
+    # A kept row k (1-based) sits after bad line i when r_i - i < k: shift it by the number of such lines.
+    rows = [int(r) for r, *_ in bad]
+    adjust: dict[int, int] = {}
+    for i, r in enumerate(rows, start=1):
+        adjust[r - i] = i
+    frame = pd.DataFrame({"adj": list(adjust), "n": list(adjust.values())})
+    src.adjust_view = f"adjust_{src.token}"
+    cur.register(src.adjust_view, frame)
+
+
+def _close_source(cur: duckdb.DuckDBPyConnection, src: _Source | None) -> None:
+    if src is None:
+        return
+    for view in (src.view, src.adjust_view):
+        if view:
+            with contextlib.suppress(Exception):
+                cur.unregister(view)
+    for name in (f"rej_{src.token}", f"scan_{src.token}"):
+        with contextlib.suppress(duckdb.Error):
+            cur.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+def _plain_csv_error(message: str) -> str:
+    lowered = message.lower()
+    if "unicode" in lowered or "utf-8" in lowered:
+        return "it contains characters that are not valid text."
+    if "line size" in lowered:
+        return "a line is longer than 4 MB; is it really a CSV file?"
+    if "quote" in lowered:
+        return "a quoted field is never closed."
+    if "parquet" in lowered:
+        return "the Parquet file is damaged."
+    return "its layout is not consistent."
+
+
+def _malformed_reason(error_type: str, message: str, width: int) -> str:
+    found = re.search(r"Found:\s*(\d+)", message or "")
+    count = found.group(1) if found else "?"
+    if error_type in ("TOO MANY COLUMNS", "MISSING COLUMNS"):
+        return f"row has {count} fields, the header has {width}"
+    if error_type == "UNQUOTED VALUE":
+        return "a quote mark inside a field is not doubled"
+    if error_type == "INVALID UNICODE":
+        return "row contains characters that are not valid text"
+    if error_type == "LINE SIZE OVER MAXIMUM":
+        return "row is longer than 4 MB"
+    return "row could not be split into fields"
+
+
+def _drop_scratch(cur: duckdb.DuckDBPyConnection, token: str) -> None:
+    with contextlib.suppress(duckdb.Error):
+        tables = cur.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND table_name LIKE ?",
+            [SCRATCH, f"%{token}%"],
+        ).fetchall()
+        for (name,) in tables:
+            with contextlib.suppress(duckdb.Error):
+                cur.execute(f"DROP TABLE IF EXISTS {SCRATCH}.{_q(name)}")
+
+
+# --- detection of date order ----------------------------------------------------------------
+
+
+def _family_expr(family: str, expr: str) -> str:
+    if family == "iso":
+        return f"TRY_CAST({expr} AS TIMESTAMP)"
+    if family == "day-first":
+        formats = ", ".join(_lit(f) for f in DAY_FIRST)
+        return f"TRY_STRPTIME(translate({expr}, '/-', '..'), [{formats}])"
+    formats = ", ".join(_lit(f) for f in MONTH_FIRST)
+    return f"TRY_STRPTIME(translate({expr}, '.-', '//'), [{formats}])"
+
+
+def _detect_dates(cur: duckdb.DuckDBPyConnection, relation: str, columns: dict[str, str], german: bool):
+    """{key: text column} over a relation (a sample) -> {key: {family, counts, total, ambiguous}}."""
+    if not columns:
+        return {}
+    parts = []
+    for i, column in enumerate(columns.values()):
+        value = f"NULLIF(trim({column}), '')"
+        iso = _family_expr("iso", value)
+        parts.append(f"count({value}) AS n{i}")
+        parts.append(f"count({iso}) AS f{i}_0")
+        # The slow day-first / month-first parsers run only where ISO fails.
+        for j, family in enumerate(DATE_FAMILIES[1:], start=1):
+            parts.append(f"count(CASE WHEN {iso} IS NULL THEN {_family_expr(family, value)} END) AS f{i}_{j}")
+    row = cur.execute(f"SELECT {', '.join(parts)} FROM {relation}").fetchall()[0]
+    result = {}
+    width = 1 + len(DATE_FAMILIES)
+    for i, key in enumerate(columns):
+        values = row[i * width : (i + 1) * width]
+        total, counts = values[0], dict(zip(DATE_FAMILIES, values[1:], strict=True))
+        if counts["iso"] > 0 and counts["iso"] >= max(counts["day-first"], counts["month-first"]):
+            family = "iso"
+        elif counts["day-first"] == counts["month-first"]:
+            family = "day-first" if counts["day-first"] > 0 else "iso"
+        else:
+            family = "day-first" if counts["day-first"] > counts["month-first"] else "month-first"
+        ambiguous = family != "iso" and counts["day-first"] == counts["month-first"] and counts["day-first"] > 0
+        result[key] = {"family": family, "counts": counts, "total": total, "ambiguous": ambiguous, "german": german}
+    return result
+
+
+# --- SQL builders ---------------------------------------------------------------------------
+
+
+def _number_expr(expr: str, decimal: str) -> str:
+    if decimal == ",":
+        return (
+            f"CASE WHEN contains({expr}, ',') OR regexp_full_match({expr}, '\\s*-?\\d{{1,3}}(\\.\\d{{3}})+\\s*') "
+            f"THEN TRY_CAST(replace(replace({expr}, '.', ''), ',', '.') AS DOUBLE) ELSE TRY_CAST({expr} AS DOUBLE) END"
+        )
+    return (
+        f"COALESCE(TRY_CAST({expr} AS DOUBLE), CASE WHEN regexp_full_match({expr}, '\\s*-?\\d{{1,3}}(,\\d{{3}})+(\\.\\d+)?\\s*') "
+        f"THEN TRY_CAST(replace({expr}, ',', '') AS DOUBLE) END)"
+    )
+
+
+def _typed_expr(column: schema.Column, expr: str, decimal: str, date_family: str | None) -> str:
+    kind = column.type.upper()
+    if kind == "DOUBLE":
+        return _number_expr(expr, decimal)
+    if kind in ("INTEGER", "BIGINT"):
+        number = _number_expr(expr, decimal)
+        return f"CASE WHEN ({number}) = floor({number}) THEN TRY_CAST({number} AS {kind}) END"
+    if kind in ("TIMESTAMP", "DATE"):
+        parsed = _family_expr(date_family or "iso", f"trim({expr})")
+        return f"CAST({parsed} AS {kind})" if kind == "DATE" else parsed
+    if kind == "BOOLEAN":
+        return f"TRY_CAST(trim({expr}) AS BOOLEAN)"
+    return expr
+
+
+def _mask_sql(expr: str) -> str:
+    """Value for the reject report: e-mail-like values masked, long ones cut."""
+    return (
+        f"CASE WHEN {expr} IS NULL THEN NULL "
+        f"WHEN regexp_matches({expr}, '[^@\\s]+@[^@\\s]+\\.[^@\\s]+') THEN left({expr}, 1) || '…@…(masked)' "
+        f"WHEN length({expr}) > 60 THEN left({expr}, 57) || '…' ELSE {expr} END"
+    )
+
+
+# --- preview --------------------------------------------------------------------------------
+
+SAMPLE_ROWS = 20_000
+
+
+def read_preview(
+    source: Any,
+    *,
+    rows: int = 20,
+    file_name: str | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    sheet: str | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> Preview:
+    """Upload -> :class:`Preview` (format, encoding, delimiter, decimal, date order per column, first rows).
+
+    Date orders are judged on the first 20,000 rows. Structural problems come back in ``error``.
+    """
+    own = con is None
+    connection = store.connect(":memory:") if own else con
+    cur = connection.cursor()
+    token = uuid.uuid4().hex[:12]
+    staged: _Staged | None = None
+    src: _Source | None = None
+    try:
+        staged = _stage(source, file_name, max_bytes, encoding=encoding, delimiter=delimiter)
+        src = _open_source(cur, staged, token, sheet=sheet, limit=SAMPLE_ROWS)
+        sample = f"{SCRATCH}.sample_{token}"
+        _run_read(cur, f"CREATE TABLE {sample} AS SELECT * FROM {src.numbered('sample')} LIMIT {SAMPLE_ROWS}")
+        frame = cur.execute(f"SELECT * EXCLUDE (__row) FROM {sample} ORDER BY __row LIMIT ?", [rows]).df()
+        frame.columns = src.headers
+        dates = _detect_dates(cur, sample, {h: f"c{i}" for i, h in enumerate(src.headers)}, staged.german)
+        date_orders = {}
+        for header, info in dates.items():
+            if info["total"] and max(info["counts"].values()) >= 0.5 * info["total"]:
+                date_orders[header] = info["family"] + (" (ambiguous)" if info["ambiguous"] else "")
+        preview = Preview(
+            kind=staged.kind,
+            headers=src.headers,
+            rows=frame.astype(object),
+            encoding=staged.encoding,
+            delimiter=staged.delimiter,
+            decimal=staged.decimal,
+            date_orders=date_orders,
+            german=staged.german,
+            size=staged.size,
+        )
+        if frame.empty:
+            preview.error = "The file has a header but no data rows."
+        return preview
+    except IngestError as exc:
+        return Preview(kind="unknown", headers=[], rows=pd.DataFrame(), error=str(exc))
+    finally:
+        _close_source(cur, src)
+        _drop_scratch(cur, token)
+        cur.close()
+        if staged is not None:
+            _cleanup_files(staged)
+        if own:
+            connection.close()
+
+
+# --- loading --------------------------------------------------------------------------------
+
+
+def _failed(report: ImportReport, message: str) -> ImportReport:
+    report.ok = False
+    report.error = message
+    report.messages.insert(0, message)
+    return report
+
+
+def load(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    source: Any,
+    *,
+    mapping: dict | None = None,
+    mode: str = "append",
+    file_name: str | None = None,
+    user: str = "local user",
+    pseudonymise: bool = False,
+    progress: ProgressFn | None = None,
+    create_missing_customers: bool = False,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    date_order: str | None = None,
+    sheet: str | None = None,
+    remember: bool = True,
+    key_file: str | Path | None = None,
+    max_reject_details: int = MAX_REJECT_DETAILS,
+) -> ImportReport:
+    """File (path or file-like: CSV, .csv.gz, .xlsx, .parquet) -> rows validated and loaded into ``table``.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        The store connection.
+    table : str
+        One of ``customers``, ``interactions``, ``orders``, ``kano_responses``, ``requirements``.
+    source : path or file-like
+        The upload.
+    mapping : dict, default=None
+        ``{file header: canonical column}``; default: the remembered mapping of this layout, else
+        the guess from names and synonyms (:func:`guess_mapping`).
+    mode : {"append", "replace", "upsert"}, default="append"
+        Append (rows whose key is already stored are rejected), replace the whole table, or
+        upsert by the table's key.
+    pseudonymise : bool, default=False
+        Replace personal text columns by keyed pseudonyms and birth years by decades.
+    create_missing_customers : bool, default=False
+        Add a minimal customer row for each unknown customer id instead of rejecting its rows.
+    max_bytes : int, default=200 MB
+        Size limit of the upload (and of its unpacked content).
+    date_order : {"iso", "day-first", "month-first"}, default=None
+        Force the date order of every date column instead of detecting it.
+
+    Returns
+    -------
+    ImportReport
+        ``ok`` is False when nothing was loaded; ``rejects`` lists (row, column, value, reason)
+        with the 1-based data row of the file.
+    """
+    report = ImportReport(table=table, mode=mode)
+    try:
+        spec = _check_table(table)
+    except IngestError as exc:
+        return _failed(report, str(exc))
+    if mode not in MODES:
+        return _failed(report, f"Unknown import mode '{mode}'. Choose append, replace or upsert.")
+    if date_order not in (None, *DATE_FAMILIES):
+        return _failed(report, f"Unknown date order '{date_order}'.")
+    token = uuid.uuid4().hex[:12]
+    cur = con.cursor()
+    staged: _Staged | None = None
+    src: _Source | None = None
+    started = dt.datetime.now()
+    clock = {"step": "", "at": time.perf_counter()}
+
+    def step(fraction: float, text: str) -> None:
+        now = time.perf_counter()
+        if clock["step"]:
+            report.timings[clock["step"]] = round(now - clock["at"], 3)
+        clock["step"], clock["at"] = text, now
+        _report_progress(progress, fraction, text)
+
+    try:
+        step(0.02, "Reading the file")
+        staged = _stage(source, file_name, max_bytes, encoding=encoding, delimiter=delimiter)
+        report.file_name = staged.name
+        report.detected = {
+            "format": staged.kind,
+            "encoding": staged.encoding,
+            "delimiter": staged.delimiter,
+            "decimal": staged.decimal,
+            "german_layout": staged.german,
+        }
+        src = _open_source(cur, staged, token, sheet=sheet)
+        sample = f"{SCRATCH}.sample_{token}"
+        _run_read(cur, f"CREATE TABLE {sample} AS SELECT * FROM {src.numbered('sample')} LIMIT {SAMPLE_ROWS}")
+        sample_rows = cur.execute(f"SELECT count(*) FROM {sample}").fetchall()[0][0]
+        if mapping is None:
+            mapping, remembered = suggest_mapping(con, table, src.headers)
+            if remembered:
+                report.messages.append("Used the column mapping remembered for this file layout.")
+        resolved = _resolve_mapping(spec, src.headers, mapping)
+        report.mapping = {header: column for column, header in resolved.items()}
+        derived = _derived_columns(spec, resolved)
+        missing = [c.name for c in spec.columns if c.required and c.name not in resolved and c.name not in derived]
+        if sample_rows == 0 and missing:
+            raise IngestError(
+                "The file has a header but no data rows." if len(src.headers) > 1 else _one_column(missing)
+            )
+        if missing:
+            if len(src.headers) == 1:
+                raise IngestError(_one_column(missing))
+            raise IngestError(
+                "Required column(s) not found in the file: "
+                + ", ".join(missing)
+                + ". Map a file column to each of them (the file has: "
+                + ", ".join(src.headers[:20])
+                + ("…" if len(src.headers) > 20 else "")
+                + ")."
+            )
+        unused = [h for h in src.headers if h not in report.mapping]
+        if unused:
+            report.messages.append(
+                f"{len(unused)} file column(s) not used: "
+                + ", ".join(unused[:10])
+                + ("…" if len(unused) > 10 else "")
+                + "."
+            )
+        step(0.1, "Reading and checking types")
+        date_columns = {
+            c: f"c{src.headers.index(h)}"
+            for c, h in resolved.items()
+            if spec.column(c).type.upper() in ("DATE", "TIMESTAMP")
+        }
+        if date_order:
+            dates = {
+                c: {"family": date_order, "counts": {}, "total": 0, "ambiguous": False, "forced": True}
+                for c in date_columns
+            }
+        else:
+            dates = _detect_dates(cur, sample, date_columns, staged.german)
+        typed = _build_typed(cur, spec, src, resolved, derived, staged, token, dates, pseudonymise, con, key_file)
+        _take_malformed(cur, src)
+        if src.adjust_view:
+            cur.execute(
+                f"CREATE TABLE {typed}_fixed AS SELECT t.__row + coalesce(a.n, 0) AS __row, t.* EXCLUDE (__row) "
+                f"FROM {typed} t ASOF LEFT JOIN {src.adjust_view} a ON t.__row > a.adj"
+            )
+            cur.execute(f"DROP TABLE {typed}")
+            typed = f"{typed}_fixed"
+        report.rows_read = int(cur.execute(f"SELECT count(*) FROM {typed}").fetchall()[0][0]) + len(src.malformed)
+        if report.rows_read == 0:
+            raise IngestError("The file has a header but no data rows.")
+        if report.rows_read == len(src.malformed):
+            report.rejects = src.malformed.assign(column=None)[["row", "column", "value", "reason"]]
+            report.rows_rejected = report.rows_read
+            raise IngestError(
+                "None of the rows could be split into the header's columns. Check the separator and the quotes."
+            )
+        report.detected["date_orders"] = {resolved[k]: v["family"] for k, v in dates.items() if k in resolved}
+        report.messages.extend(_date_messages(dates, resolved, staged.german))
+        if pseudonymise:
+            cols = [c.name for c in spec.columns if c.personal and c.name in resolved]
+            if cols:
+                report.messages.append("Personal columns pseudonymised: " + ", ".join(cols) + ".")
+        step(0.55, "Validating")
+        rej = f"{SCRATCH}.rej_{token}"
+        _validate(cur, spec, typed, rej, resolved, derived, dates, src)
+        report.messages.extend(_mixed_messages(cur, rej, dates, resolved))
+        step(0.7, "Loading")
+        _write(
+            con,
+            cur,
+            spec,
+            typed,
+            rej,
+            src,
+            resolved,
+            derived,
+            report,
+            staged,
+            mode,
+            user,
+            create_missing_customers,
+            started,
+            remember,
+        )
+        step(0.9, "Listing rejected rows")
+        _collect_rejects(cur, rej, src, report, max_reject_details)
+        step(1.0, "Done")
+        return report
+    except IngestError as exc:
+        report.rows_loaded = 0
+        return _failed(report, str(exc))
+    except _NothingToLoad:
+        _collect_rejects(cur, f"{SCRATCH}.rej_{token}", src, report, max_reject_details)
+        report.rows_loaded = 0
+        return _failed(report, "No row could be loaded: every row has a problem (see the list of rejected rows).")
+    except duckdb.Error as exc:
+        report.rows_loaded = 0
+        report.detected["database_error"] = str(exc)[:300]
+        return _failed(report, "The import failed and nothing was written. " + _plain_db_error(str(exc)))
+    finally:
+        _close_source(cur, src)
+        _drop_scratch(cur, token)
+        cur.close()
+        if staged is not None:
+            _cleanup_files(staged)
+
+
+def _one_column(missing: list[str]) -> str:
+    return (
+        "Only one column was found. The separator may be something other than comma, semicolon, tab or pipe, "
+        "or the file is not a table. Required columns not found: " + ", ".join(missing) + "."
+    )
+
+
+class _NothingToLoad(Exception):
+    def __init__(self, extra: pd.DataFrame):
+        super().__init__("nothing to load")
+        self.extra = extra
+
+
+def _plain_db_error(message: str) -> str:
+    lowered = message.lower()
+    if "out of memory" in lowered:
+        return "The computer ran out of memory; split the file into smaller parts."
+    if "conflict" in lowered:
+        return "Someone else changed the same data at the same moment; try again."
+    return "The database reported a problem; try again or contact support."
+
+
+def _derived_columns(spec: schema.Table, resolved: dict[str, str]) -> dict[str, str]:
+    """Columns computed when not mapped: order line numbers (file order) and line amounts."""
+    derived: dict[str, str] = {}
+    if spec.name == "orders":
+        if "line_no" not in resolved:
+            derived["line_no"] = "CAST(row_number() OVER (PARTITION BY v_order_id ORDER BY __row) AS INTEGER)"
+        if "amount" not in resolved and "quantity" in resolved and "unit_price" in resolved:
+            derived["amount"] = "round(v_quantity * v_unit_price, 2)"
+    return derived
+
+
+def _is_text(column: schema.Column) -> bool:
+    return column.type.upper() == "VARCHAR"
+
+
+def _build_typed(cur, spec, src, resolved, derived, staged, token, dates, pseudonymise, con, key_file) -> str:
+    """One scan of the file -> scratch table with __row, v_<column> (typed) and r_<column> (text where a cast failed)."""
+    key = privacy.load_key(con, path=key_file) if pseudonymise else None
+    decimal = staged.decimal if staged.kind.startswith("csv") else "."
+    trimmed = set(spec.key) | {c.name for c in spec.columns if c.required} | {spec.customer_column or ""}
+    inner, outer = ["__row"], ["__row"]
+    for column, header in resolved.items():
+        col = spec.column(column)
+        raw = f"c{src.headers.index(header)}"
+        clean = f"NULLIF(trim({raw}), '')" if column in trimmed else f"NULLIF({raw}, '')"
+        if _is_text(col):
+            expr = privacy.pseudonym_sql(clean, key) if pseudonymise and col.personal else clean
+            inner.append(f"{expr} AS v_{column}")
+            outer.append(f"v_{column}")
+            continue
+        expr = _typed_expr(col, f"NULLIF({raw}, '')", decimal, dates.get(column, {}).get("family"))
+        if pseudonymise and col.personal:
+            expr = privacy.generalise_sql(expr, col.type)
+        inner.append(f"{expr} AS v_{column}")
+        inner.append(f"{raw} AS raw_{column}")
+        outer.append(f"v_{column}")
+        outer.append(f"CASE WHEN v_{column} IS NULL THEN NULLIF(trim(raw_{column}), '') END AS r_{column}")
+    derived_sql = ", ".join(f"{expr} AS v_{column}" for column, expr in derived.items())
+    typed = f"{SCRATCH}.typed_{token}"
+    query = f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {src.numbered('main')})"
+    if derived_sql:
+        query = f"SELECT *, {derived_sql} FROM ({query})"
+    _run_read(cur, f"CREATE TABLE {typed} AS {query}")
+    return typed
+
+
+def _date_messages(dates, resolved, german) -> list[str]:
+    messages = []
+    for column, info in dates.items():
+        header = resolved.get(column, column)
+        family = info["family"]
+        if info.get("forced"):
+            messages.append(f"Dates in '{header}' read as {family} (as chosen).")
+        elif info["ambiguous"]:
+            why = "the file has a German layout" if german else "no value settles it (day-first is the default)"
+            messages.append(
+                f"Dates in '{header}' could be day-first or month-first; read as day-first because {why}, "
+                f"e.g. 03.04.2025 = 3 April 2025."
+            )
+        elif family != "iso":
+            messages.append(f"Dates in '{header}' read as {family} (e.g. {DATE_EXAMPLES[family]}).")
+    return messages
+
+
+def _mixed_messages(cur, rej: str, dates, resolved) -> list[str]:
+    messages = []
+    for column, info in dates.items():
+        header = resolved.get(column, column)
+        n = cur.execute(
+            f"SELECT count(*) FROM {rej} WHERE col = ? AND starts_with(reason, 'date written in a different format')",
+            [header],
+        ).fetchall()[0][0]
+        if n:
+            messages.append(
+                f"Column '{header}' mixes date formats: {n:,} value(s) differ from the main format "
+                f"({info['family']}, e.g. {DATE_EXAMPLES[info['family']]}) and their rows were rejected."
+            )
+    return messages
+
+
+def _validate(cur, spec, typed, rej, resolved, derived, dates, src) -> None:
+    """Type and value checks, then duplicate keys within the file -> scratch reject table."""
+    today = dt.date.today()
+    future = today + dt.timedelta(days=366)
+    checks: list[str] = []
+    conditions: list[str] = []
+
+    def add(column: str, condition: str, reason: str, value: str | None = None) -> None:
+        value = value or (f"r_{column}" if not _is_text(spec.column(column)) else f"v_{column}")
+        conditions.append(f"({condition})")
+        checks.append(
+            f"SELECT __row AS row, {_lit(resolved.get(column, column))} AS col, CAST({value} AS VARCHAR) AS value, "
+            f"{_lit(reason)} AS reason FROM {typed} WHERE {condition}"
+        )
+
+    customer = spec.customer_column
+    for col in spec.columns:
+        name = col.name
+        if name not in resolved:
+            continue
+        text = _is_text(col)
+        empty = f"v_{name} IS NULL" if text else f"v_{name} IS NULL AND r_{name} IS NULL"
+        if col.required:
+            reason = (
+                "no customer id: the line cannot be attributed to a customer"
+                if name == customer
+                else "required value is empty"
+            )
+            add(name, empty, reason, "NULL")
+        if text:
+            continue
+        kind = col.type.upper()
+        if kind == "DOUBLE":
+            add(name, f"r_{name} IS NOT NULL", "not a number")
+            add(name, f"v_{name} IS NOT NULL AND NOT isfinite(v_{name})", "not a finite number", f"v_{name}")
+        elif kind in ("INTEGER", "BIGINT"):
+            add(name, f"r_{name} IS NOT NULL", "not a whole number (or too large)")
+        elif kind in ("DATE", "TIMESTAMP"):
+            family = dates.get(name, {}).get("family", "iso")
+            others = " OR ".join(f"{_family_expr(f, f'r_{name}')} IS NOT NULL" for f in DATE_FAMILIES if f != family)
+            example = DATE_EXAMPLES[family]
+            add(
+                name,
+                f"r_{name} IS NOT NULL AND ({others})",
+                f"date written in a different format from the rest of the column (expected like {example})",
+            )
+            add(name, f"r_{name} IS NOT NULL AND NOT ({others})", f"not a date (expected like {example})")
+            add(name, f"v_{name} > DATE '{future.isoformat()}'", "date more than a year in the future", f"v_{name}")
+            add(name, f"v_{name} < DATE '1900-01-01'", "date before 1900 (year written with two digits?)", f"v_{name}")
+    if "birth_year" in resolved:
+        add(
+            "birth_year", f"v_birth_year < 1900 OR v_birth_year > {today.year}", "impossible birth year", "v_birth_year"
+        )
+    if "employees" in resolved:
+        add("employees", "v_employees < 0", "negative number of employees", "v_employees")
+    if "line_no" in resolved:
+        add("line_no", "v_line_no < 1", "line number must be 1 or more", "v_line_no")
+    empty = f"SELECT __row AS row, CAST(NULL AS VARCHAR) AS col, CAST(NULL AS VARCHAR) AS value, CAST(NULL AS VARCHAR) AS reason FROM {typed} WHERE false"
+    # One scan tells whether any row has a problem; only then run the checks one by one.
+    problems = (
+        cur.execute(f"SELECT count(*) FROM {typed} WHERE {' OR '.join(conditions)}").fetchall()[0][0]
+        if conditions
+        else 0
+    )
+    cur.execute(f"CREATE TABLE {rej} AS " + (" UNION ALL ".join(checks) if problems else empty))
+    if not src.malformed.empty:
+        view = f"malformed_{src.token}"
+        cur.register(view, src.malformed)
+        try:
+            cur.execute(f"INSERT INTO {rej} SELECT row, NULL, {_mask_sql('value')}, reason FROM {view}")
+        finally:
+            cur.unregister(view)
+    # Duplicate keys within the file (among rows without other problems): the first one stays.
+    key = list(spec.key)
+    if (
+        key
+        and all(k in resolved or k in derived for k in key)
+        and not all(k in derived for k in key)
+        and not ("line_no" in derived and key == ["order_id", "line_no"])
+    ):
+        on = " AND ".join(f"t.v_{k} = d.v_{k}" for k in key)
+        not_null = " AND ".join(f"v_{k} IS NOT NULL" for k in key)
+        label = " + ".join(resolved.get(k, k) for k in key)
+        value = " || ' / ' || ".join(f"CAST(t.v_{k} AS VARCHAR)" for k in key)
+        cur.execute(
+            f"INSERT INTO {rej} "
+            f"WITH ok AS (SELECT * FROM {typed} WHERE {not_null} AND __row NOT IN (SELECT row FROM {rej})), "
+            f"d AS (SELECT {', '.join(f'v_{k}' for k in key)}, min(__row) AS first_row FROM ok "
+            f"GROUP BY ALL HAVING count(*) > 1) "
+            f"SELECT t.__row, {_lit(label)}, {value}, 'same key as row ' || d.first_row || ' of the file' "
+            f"FROM ok t JOIN d ON {on} WHERE t.__row > d.first_row"
+        )
+
+
+def _customer_check_sql(spec: schema.Table, resolved: dict[str, str]) -> str | None:
+    if spec.name == "customers" or spec.customer_column is None or spec.customer_column not in resolved:
+        return None
+    column = spec.customer_column
+    return f"t.v_{column} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.customer_id = t.v_{column})"
+
+
+def _stored_key_sql(spec: schema.Table) -> str:
+    on = " AND ".join(f"s.{_q(k)} = t.v_{k}" for k in spec.key)
+    return f"EXISTS (SELECT 1 FROM {_q(spec.name)} s WHERE {on})"
+
+
+def _write(
+    con, cur, spec, typed, rej, src, resolved, derived, report, staged, mode, user, create_missing, started, remember
+):
+    """Checks against stored rows, then one transaction: backup, delete/insert, import log, remembered mapping.
+
+    The whole step holds the process-wide write lock, so what the checks saw is what the
+    transaction writes against.
+    """
+    columns = [c for c in spec.column_names if c in resolved or c in derived]
+    keys_usable = len(spec.key) > 0 and all(k in resolved or k in derived for k in spec.key)
+    customer_sql = _customer_check_sql(spec, resolved)
+    target = _q(spec.name)
+    t0 = time.perf_counter()
+    with store.WRITE_LOCK:
+        # Rows that clash with what is stored: same key (append) or unknown customer.
+        has_rejects = cur.execute(f"SELECT count(*) FROM {rej}").fetchall()[0][0] > 0
+        valid = f"t.__row NOT IN (SELECT row FROM {rej})" if has_rejects else "true"
+        stored_rows = cur.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0]
+        if mode == "append" and keys_usable and stored_rows:
+            label = " + ".join(resolved.get(k, k) for k in spec.key)
+            value = " || ' / ' || ".join(f"CAST(t.v_{k} AS VARCHAR)" for k in spec.key)
+            cur.execute(
+                f"INSERT INTO {rej} SELECT t.__row, {_lit(label)}, {value}, "
+                f"'already stored (choose upsert to update stored rows)' FROM {typed} t WHERE {valid} AND {_stored_key_sql(spec)}"
+            )
+        if customer_sql and not create_missing:
+            header = resolved.get(spec.customer_column or "", "")
+            cur.execute(
+                f"INSERT INTO {rej} SELECT t.__row, {_lit(header)}, t.v_{spec.customer_column}, "
+                f"'unknown customer (load the customers first, or let the import create them)' "
+                f"FROM {typed} t WHERE {valid} AND {customer_sql}"
+            )
+        bad_rows = cur.execute(f"SELECT count(DISTINCT row) FROM {rej}").fetchall()[0][0]
+        total_rows = cur.execute(f"SELECT count(*) FROM {typed}").fetchall()[0][0]
+        if total_rows - _bad_typed_rows(cur, rej, typed, bad_rows, len(src.malformed)) == 0:
+            raise _NothingToLoad(_extra_empty())
+        where = f"t.__row NOT IN (SELECT row FROM {rej})" if bad_rows else "true"
+        report.checksum = staged.checksum
+        t1 = time.perf_counter()
+        with store.transaction(con) as tx:
+            import_id = int(tx.execute("SELECT nextval('import_seq')").fetchall()[0][0])
+            report.import_id = import_id
+            backup = f"import_backup_{import_id}"
+            if customer_sql and create_missing:
+                country = "arg_min(t.v_country, t.__row)" if "country" in resolved else "NULL"
+                signup = f"CAST(min(t.v_{spec.time_column}) AS DATE)" if spec.time_column in resolved else "NULL"
+                report.customers_created = int(
+                    tx.execute(
+                        f"INSERT INTO customers (customer_id, country, signup_date, import_id) "
+                        f"SELECT t.v_{spec.customer_column}, {country}, {signup}, ? FROM {typed} t "
+                        f"WHERE {where} AND {customer_sql} GROUP BY t.v_{spec.customer_column}",
+                        [import_id],
+                    ).fetchall()[0][0]
+                )
+            backup_made = False
+            if mode == "replace":
+                tx.execute(f"CREATE TABLE {_q(backup)} AS SELECT * FROM {target}")
+                report.rows_replaced = int(tx.execute(f"DELETE FROM {target}").fetchall()[0][0])
+                backup_made = True
+            elif mode == "upsert" and keys_usable and stored_rows:
+                on = " AND ".join(f"s.{_q(k)} = t.v_{k}" for k in spec.key)
+                matches = f"EXISTS (SELECT 1 FROM {typed} t WHERE {where} AND {on})"
+                tx.execute(f"CREATE TABLE {_q(backup)} AS SELECT * FROM {target} s WHERE {matches}")
+                report.rows_replaced = int(tx.execute(f"DELETE FROM {target} s WHERE {matches}").fetchall()[0][0])
+                backup_made = True
+            target_cols = ", ".join(_q(c) for c in columns) + ", import_id"
+            select_cols = ", ".join(f"t.v_{c}" for c in columns)
+            t2 = time.perf_counter()
+            report.rows_loaded = int(
+                tx.execute(
+                    f"INSERT INTO {target} ({target_cols}) SELECT {select_cols}, ? FROM {typed} t WHERE {where}",
+                    [import_id],
+                ).fetchall()[0][0]
+            )
+            t3 = time.perf_counter()
+            report.rows_rejected = report.rows_read - report.rows_loaded
+            report.skipped = _summary_counts(tx, rej, _extra_empty())
+            details = {
+                "detected": {k: v for k, v in report.detected.items() if k != "database_error"},
+                "mapping": report.mapping,
+                "skipped": report.skipped,
+                "customers_created": report.customers_created,
+                "rows_replaced": report.rows_replaced,
+                "backup_table": backup if backup_made else None,
+            }
+            tx.execute(
+                "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now(), 'loaded', ?)",
+                [
+                    import_id,
+                    spec.name,
+                    staged.name,
+                    staged.checksum,
+                    mode,
+                    report.rows_read,
+                    report.rows_loaded,
+                    report.rows_rejected,
+                    user,
+                    started,
+                    json.dumps(details, default=str),
+                ],
+            )
+            summary = {
+                "file": staged.name,
+                "mode": mode,
+                "rows_loaded": report.rows_loaded,
+                "rows_rejected": report.rows_rejected,
+            }
+            store.audit(tx, "import", f"{spec.name} #{import_id}", json.dumps(summary), actor=user)
+            if remember and report.mapping:
+                _remember_mapping(tx, spec.name, src.headers, report.mapping)
+        t4 = time.perf_counter()
+    report.timings.update(
+        {
+            "write: checks": round(t1 - t0, 3),
+            "write: before insert": round(t2 - t1, 3),
+            "write: insert": round(t3 - t2, 3),
+            "write: log and commit": round(t4 - t3, 3),
+        }
+    )
+    report.ok = True
+    if report.customers_created:
+        report.messages.append(f"{report.customers_created:,} customers were created from the order lines (ids only).")
+    if report.rows_replaced:
+        report.messages.append(f"{report.rows_replaced:,} stored rows were replaced (undo restores them).")
+
+
+def _bad_typed_rows(cur, rej: str, typed: str, bad_rows: int, malformed: int) -> int:
+    """Rejected rows that are in the typed table (lines DuckDB could not split are not)."""
+    if not bad_rows:
+        return 0
+    if not malformed:
+        return bad_rows
+    return cur.execute(f"SELECT count(*) FROM {typed} WHERE __row IN (SELECT row FROM {rej})").fetchall()[0][0]
+
+
+def _extra_empty() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "row": pd.Series(dtype="int64"),
+            "col": pd.Series(dtype=object),
+            "value": pd.Series(dtype=object),
+            "reason": pd.Series(dtype=object),
+        }
+    )
+
+
+def _summary_counts(cur, rej: str, extra: pd.DataFrame) -> dict[str, int]:
+    """Rejected rows counted once each, by their first reason -> {reason: rows}."""
+    counts: dict[str, int] = {}
+    rows = cur.execute(
+        f"SELECT reason, count(*) FROM (SELECT row, min(reason) AS reason FROM {rej} GROUP BY row) GROUP BY reason"
+    ).fetchall()
+    if not extra.empty:
+        rows += list(extra.groupby("reason")["row"].nunique().items())
+    for reason, n in rows:
+        counts[_generic(reason)] = counts.get(_generic(reason), 0) + int(n)
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+def _generic(reason: str) -> str:
+    if reason.startswith("same key as row"):
+        return "same key as an earlier row of the file"
+    if reason.startswith("row has"):
+        return "wrong number of fields"
+    return reason
+
+
+def _collect_rejects(cur, rej: str, src: _Source | None, report: ImportReport, limit: int, *, extra=None) -> None:
+    """Reject details (masked values) and the rejected rows as they were in the file, both from SQL."""
+    extra = extra if extra is not None else _extra_empty()
+    token = rej.split("_")[-1]
+    view, combined = f"extra_{token}", f"{SCRATCH}.allrej_{token}"
+    cur.register(view, extra if not extra.empty else _extra_empty())
+    try:
+        cur.execute(
+            f"CREATE OR REPLACE TABLE {combined} AS SELECT row, col, value, reason FROM {rej} "
+            f"UNION ALL SELECT CAST(row AS BIGINT), CAST(col AS VARCHAR), CAST(value AS VARCHAR), CAST(reason AS VARCHAR) FROM {view}"
+        )
+    except duckdb.Error:
+        report.rejects = _empty_rejects()
+        return
+    finally:
+        cur.unregister(view)
+    details = cur.execute(
+        f'SELECT row, col AS "column", {_mask_sql("value")} AS value, reason FROM {combined} ORDER BY row, col LIMIT ?',
+        [limit],
+    ).df()
+    details["row"] = details["row"].astype("int64")
+    report.rejects = details
+    if not report.ok:
+        report.rows_rejected = report.rows_read
+        if report.rows_read:
+            report.skipped = _summary_counts(cur, combined, _extra_empty())
+    if len(details) >= limit:
+        report.messages.append(f"Only the first {limit:,} problems are listed.")
+    if src is None or details.empty:
+        report.rejected_rows = pd.DataFrame()
+        return
+    # The rejected rows as in the file, with their problems, for the user to fix and upload again.
+    names = ", ".join(f"r.c{i} AS {_q(h)}" for i, h in enumerate(src.headers))
+    try:
+        report.rejected_rows = _run_read(
+            cur,
+            f"SELECT p.row, p.problem, {names} FROM "
+            f"(SELECT row, string_agg(DISTINCT reason, '; ' ORDER BY reason) AS problem FROM {combined} GROUP BY row "
+            f"ORDER BY row LIMIT {int(limit)}) p "
+            f"LEFT JOIN {src.numbered('again')} r ON r.__row = p.row ORDER BY p.row",
+        ).df()
+    except (IngestError, duckdb.Error):
+        report.rejected_rows = pd.DataFrame()
+
+
+# --- log and undo ---------------------------------------------------------------------------
+
+
+def imports_log(con: duckdb.DuckDBPyConnection, *, limit: int = 200) -> pd.DataFrame:
+    """The import log, newest first -> DataFrame (import_id, table_name, file_name, mode, rows..., status)."""
+    return (
+        con.cursor()
+        .execute(
+            "SELECT import_id, table_name, file_name, mode, rows_read, rows_loaded, rows_rejected, user_name, "
+            "started_at, finished_at, status, checksum, details FROM imports ORDER BY import_id DESC LIMIT ?",
+            [limit],
+        )
+        .df()
+    )
+
+
+def undo(con: duckdb.DuckDBPyConnection, import_id: int, *, user: str = "local user") -> dict[str, int]:
+    """Take one import back -> {"rows_removed", "rows_restored", "customers_removed"}.
+
+    Append: its rows are deleted. Replace / upsert: its rows are deleted and the rows it replaced
+    are restored from its backup table. Customers the import created are removed when nothing
+    else refers to them. Logged in the audit log.
+
+    Raises
+    ------
+    IngestError
+        When the import does not exist or was already undone.
+    """
+    import_id = int(import_id)
+
+    def work(cur: duckdb.DuckDBPyConnection) -> dict[str, int]:
+        found = cur.execute("SELECT table_name, status, mode FROM imports WHERE import_id = ?", [import_id]).fetchall()
+        row = found[0] if found else None
+        if row is None:
+            raise IngestError(f"There is no import number {import_id}.")
+        table, status, mode = row
+        if status != "loaded":
+            raise IngestError(f"Import number {import_id} was already undone.")
+        spec = _check_table(table)
+        target = _q(spec.name)
+        removed = int(cur.execute(f"DELETE FROM {target} WHERE import_id = ?", [import_id]).fetchall()[0][0])
+        backup = f"import_backup_{import_id}"
+        restored = 0
+        exists = cur.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND table_name = ?", [backup]
+        ).fetchall()[0][0]
+        if exists:
+            restored = int(cur.execute(f"INSERT INTO {target} SELECT * FROM {_q(backup)}").fetchall()[0][0])
+            cur.execute(f"DROP TABLE {_q(backup)}")
+        customers_removed = 0
+        if spec.name != "customers":
+            refs = " AND ".join(
+                f"NOT EXISTS (SELECT 1 FROM {_q(t)} x WHERE x.customer_id = c.customer_id)"
+                for t in privacy.customer_tables()
+                if t not in ("customers",) and schema.TABLES[t].importable
+            )
+            customers_removed = int(
+                cur.execute(f"DELETE FROM customers c WHERE c.import_id = ? AND {refs}", [import_id]).fetchall()[0][0]
+            )
+        cur.execute("UPDATE imports SET status = 'undone', finished_at = now() WHERE import_id = ?", [import_id])
+        result = {"rows_removed": removed, "rows_restored": restored, "customers_removed": customers_removed}
+        store.audit(cur, "undo import", f"{table} #{import_id}", json.dumps(result), actor=user)
+        return result
+
+    return store.run_write(con, work)
+
+
+def exportable_tables() -> list[str]:
+    """Canonical tables a user may export (all of them; binary model files are left out column-wise)."""
+    return list(schema.TABLES)
+
+
+def table_rows(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    """Row count of one canonical table."""
+    if table not in schema.TABLES:
+        raise IngestError(f"'{table}' is not a table of the workbench.")
+    return int(con.cursor().execute(f"SELECT count(*) FROM {_q(table)}").fetchall()[0][0])
+
+
+def table_frame(con: duckdb.DuckDBPyConnection, table: str, *, limit: int | None = None) -> pd.DataFrame:
+    """One canonical table -> DataFrame of its rows (BLOB columns such as stored models left out)."""
+    if table not in schema.TABLES:
+        raise IngestError(f"'{table}' is not a table of the workbench.")
+    columns = [c.name for c in schema.TABLES[table].columns if c.type.upper() != "BLOB"]
+    sql = f"SELECT {', '.join(_q(c) for c in columns)} FROM {_q(table)}"
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    return con.cursor().execute(sql).df()
+
+
+__all__ = [
+    "ImportReport",
+    "IngestError",
+    "Preview",
+    "guess_mapping",
+    "imports_log",
+    "layout_key",
+    "load",
+    "read_preview",
+    "table_frame",
+    "table_rows",
+    "remembered_mapping",
+    "suggest_mapping",
+    "undo",
+]
