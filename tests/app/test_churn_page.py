@@ -1,0 +1,148 @@
+"""Churn and value page through AppTest on a private copy of the demo database."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from tests.conftest import app_test
+
+TRAIN = "FormSubmitter:churn_train_form-Train both models"
+
+
+@pytest.fixture
+def page(app_db, monkeypatch):
+    """The page file run directly (as after app.py has routed once), on the demo database copy."""
+    from ui import nav
+
+    monkeypatch.setattr(nav, "ROUTER_STARTED", True)
+    return app_test("pages/churn.py", timeout=240).run()
+
+
+def metric(at, label):
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_page_renders_definition_rates_and_customer_value(page):
+    assert not page.exception
+    assert page.title[0].value == "Churn and value"
+    labels = [m.label for m in page.metric]
+    for expected in (
+        "Suggested horizon",
+        "Active at period start",
+        "Churn rate of the period",
+        "Average historical value",
+    ):
+        assert expected in labels
+    assert "Predicted value, next 12 months (mean)" in labels
+    assert len(page.get("plotly_chart")) >= 5
+    assert [t.label for t in page.tabs] == ["Churn rate", "Models", "Risk list", "Stored runs", "Customer value"]
+    assert any("Train a model" in i.value for i in page.info)
+
+
+def test_horizon_changes_the_churn_rate(page):
+    before = metric(page, "Churn rate of the period")
+    key = next(n.key for n in page.number_input if n.key.startswith("churn_horizon_"))
+    page.number_input(key=key).set_value(30).run()
+    assert not page.exception
+    assert metric(page, "Churn rate of the period") != before
+
+
+def test_segment_filter_narrows_the_churn_rate_base(page):
+    before = metric(page, "Active at period start")
+    segment = page.multiselect(key="f_segment")
+    page = segment.set_value([segment.options[0]]).run()
+    assert not page.exception
+    assert int(metric(page, "Active at period start").replace(",", "")) < int(before.replace(",", ""))
+
+
+def test_training_stores_two_runs_and_fills_models_risk_list_and_what_if(page):
+    """Regression guard: after training, the runs appear at once (the cached run list must refresh)."""
+    page.button(key=TRAIN).click().run()
+    assert not page.exception
+    assert not page.error
+    labels = [m.label for m in page.metric]
+    assert sum(label.startswith("ROC AUC") for label in labels) == 2
+    assert "Best threshold" in labels and "Value at risk" in labels and "Churn probability now" in labels
+    roc = [float(m.value) for m in page.metric if m.label.startswith("ROC AUC")]
+    assert all(0.5 < v <= 1 for v in roc)
+    before = metric(page, "With these changes")
+    page.number_input(key="wi_recency").set_value(400.0).run()
+    assert not page.exception
+    assert metric(page, "With these changes") != before
+    page.number_input(key="churn_offer_cost").set_value(500.0).run()
+    assert not page.exception
+    assert page.get("download_button")
+    page.button(key="churn_store_scores").click().run()
+    assert any(s.value.startswith("Stored ") for s in page.success)
+    page.button(key="FormSubmitter:churn_segment_form-Save segment").click().run()
+    assert not page.exception
+    assert any("as the segment" in s.value for s in page.success)
+
+
+def test_stored_runs_table_lists_both_runs_with_the_sklearn_version(page):
+    page.button(key=TRAIN).click().run()
+    assert not page.exception
+    import sklearn
+
+    tables = [d.value for d in page.dataframe if "Run" in d.value.columns]
+    assert len(tables) == 1 and len(tables[0]) == 2
+    assert set(tables[0]["scikit-learn"]) == {sklearn.__version__}
+    assert set(tables[0]["Model"]) == {"logistic", "gradient_boosting"}
+
+
+def test_cutoffs_in_the_wrong_order_are_refused_with_a_message(page):
+    page.date_input(key="churn_valid_cutoff").set_value(
+        page.date_input(key="churn_train_cutoff").value - dt.timedelta(days=1)
+    )
+    page.button(key=TRAIN).click().run()
+    assert not page.exception
+    assert any("validation cutoff must come after" in e.value for e in page.error)
+
+
+def test_a_horizon_running_past_the_data_is_explained(page):
+    last = page.date_input(key="churn_valid_cutoff").max
+    page.date_input(key="churn_valid_cutoff").set_value(last)
+    page.button(key=TRAIN).click().run()
+    assert not page.exception
+    assert any("runs past the last recorded activity" in e.value for e in page.error)
+
+
+def labelled_csv(rows: int = 300) -> bytes:
+    """A made-up customer table with a Churn column that depends on tenure and contract."""
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    tenure = rng.integers(0, 72, rows)
+    contract = rng.choice(["monthly", "yearly"], rows)
+    churned = (rng.random(rows) < np.where(contract == "monthly", 0.5, 0.1) * np.where(tenure < 12, 1.5, 0.7)).astype(
+        int
+    )
+    lines = ["customerID,tenure,Contract,Churn"] + [
+        f"C{i},{t},{c},{'Yes' if y else 'No'}"
+        for i, (t, c, y) in enumerate(zip(tenure, contract, churned, strict=True))
+    ]
+    return "\n".join(lines).encode()
+
+
+def test_an_uploaded_labelled_table_is_cross_validated(page):
+    page.file_uploader(key="churn_labelled_upload").upload("customers.csv", labelled_csv(), "text/csv").run()
+    assert not page.exception
+    assert page.selectbox(key="churn_upload_label").value == "Churn"
+    assert page.selectbox(key="churn_upload_id").value == "customerID"
+    page.button(key="churn_upload_train").click().run()
+    assert not page.exception
+    values = [float(m.value) for m in page.metric if m.label.startswith("ROC AUC")]
+    assert len(values) == 2 and all(0.5 < v < 1 for v in values)
+
+
+def test_a_short_early_period_renders_without_errors(page):
+    """Regression guard: default cutoffs before the first data day must not break the date inputs."""
+    first = page.date_input(key="f_period").min
+    page.date_input(key="f_period").set_value((first, first + dt.timedelta(days=20))).run()
+    assert not page.exception
+    assert page.title[0].value == "Churn and value"
+    page.button(key=TRAIN).click().run()
+    assert not page.exception
+    assert page.error  # too little history: a message, not a crash
