@@ -42,7 +42,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from analytics import privacy, schema, store
+from analytics import currency, privacy, schema, store
 
 MODES = ("append", "replace", "upsert")
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
@@ -1207,6 +1207,20 @@ def _derived_columns(spec: schema.Table, resolved: dict[str, str]) -> dict[str, 
     return derived
 
 
+def _insert_expr(spec: schema.Table, column: str, resolved: dict[str, str], cur) -> str:
+    """Value to insert for ``column``: order money converted into the reporting currency (analytics.currency)."""
+    if spec.name != "orders" or "currency" not in resolved:
+        return f"t.v_{column}"
+    rate = currency.rate_sql("t.v_currency", currency.rates(cur))
+    if column == "unit_price":
+        return f"round(t.v_unit_price / {rate}, 4)"
+    if column == "amount":
+        return f"round(t.v_amount / {rate}, 2)"
+    if column == "currency":
+        return "upper(trim(t.v_currency))"
+    return f"t.v_{column}"
+
+
 def _is_text(column: schema.Column) -> bool:
     return column.type.upper() == "VARCHAR"
 
@@ -1292,6 +1306,13 @@ def _validate(cur, spec, typed, rej, resolved, derived, dates, src) -> None:
         )
 
     customer = spec.customer_column
+    if spec.name == "orders" and "currency" in resolved:
+        known = currency.rates(cur)
+        add(
+            "currency",
+            f"v_currency IS NOT NULL AND {currency.rate_sql('v_currency', known)} IS NULL",
+            "No exchange rate for this currency; the workbench knows " + ", ".join(sorted(known)) + ".",
+        )
     for col in spec.columns:
         name = col.name
         if name not in resolved:
@@ -1448,7 +1469,7 @@ def _write(
                 report.rows_replaced = int(tx.execute(f"DELETE FROM {target} s WHERE {matches}").fetchall()[0][0])
                 backup_made = True
             target_cols = ", ".join(_q(c) for c in columns) + ", import_id"
-            select_cols = ", ".join(f"t.v_{c}" for c in columns)
+            select_cols = ", ".join(_insert_expr(spec, c, resolved, cur) for c in columns)
             t2 = time.perf_counter()
             report.rows_loaded = int(
                 tx.execute(

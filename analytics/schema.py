@@ -160,6 +160,8 @@ INTERACTIONS = Table(
     time_column="occurred_at",
 )
 
+# Order lines. Money (unit_price, amount) is in the reporting currency (analytics.currency); the
+# currency column records what the customer paid in. Returns are lines with negative quantity.
 ORDERS = Table(
     "orders",
     (
