@@ -1,0 +1,297 @@
+"""Figures of the Journeys page, each with a plain-data twin (``*_data``) that tests call on its own.
+
+The figure builders take the twin's output; every text a user reads (titles, axis labels, hover
+words) is passed in by the page so it can be translated.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from analytics import journeys
+from analytics.charts.theme import PALETTE, apply_layout
+
+# --- funnel -------------------------------------------------------------------------------------
+
+
+def funnel_data(funnel: pd.DataFrame) -> pd.DataFrame:
+    """funnel() output -> step, name, customers, pct_first, pct_previous, dropped (customers lost before the step)."""
+    data = funnel[["step", "name", "customers"]].copy()
+    data["pct_first"] = funnel["conversion_from_start"].to_numpy()
+    data["pct_previous"] = funnel["conversion_from_previous"].to_numpy()
+    previous = data["customers"].shift(1)
+    data["dropped"] = (previous - data["customers"]).fillna(0).astype(int)
+    return data
+
+
+def funnel_figure(
+    data: pd.DataFrame,
+    *,
+    title: str,
+    of_first: str = "of first",
+    of_previous: str = "of previous",
+    customers: str = "customers",
+) -> go.Figure:
+    """funnel_data output -> plotly funnel with the count, "% of first" and "% of previous" on each bar."""
+    labels = [f"{s}. {n}" for s, n in zip(data["step"], data["name"], strict=True)]
+    text = [
+        f"{c:,} · {pf:.1%} {of_first} · {pp:.1%} {of_previous}"
+        for c, pf, pp in zip(
+            data["customers"], data["pct_first"].fillna(0), data["pct_previous"].fillna(0), strict=True
+        )
+    ]
+    fig = go.Figure(
+        go.Funnel(
+            y=labels,
+            x=data["customers"],
+            text=text,
+            textinfo="text",
+            textposition="inside",
+            marker={"color": PALETTE[0]},
+            hovertemplate="%{y}<br>%{x:,} " + customers + "<extra></extra>",
+        )
+    )
+    apply_layout(fig, title=title)
+    fig.update_layout(margin={"l": 160})
+    return fig
+
+
+def breakdown_data(breakdown: pd.DataFrame) -> pd.DataFrame:
+    """funnel_breakdown() output -> one row per value: value, entered, converted, conversion, p_adjusted,
+    significant, direction ("higher"/"lower" than the rest when significant, else "")."""
+    if breakdown.empty:
+        return pd.DataFrame(
+            columns=["value", "entered", "converted", "conversion", "p_adjusted", "significant", "direction"]
+        )
+    rows = breakdown.drop_duplicates("value")[
+        ["value", "entered", "converted", "conversion", "z", "p_adjusted", "significant"]
+    ]
+    rows = rows.copy()
+    rows["direction"] = np.where(rows["significant"], np.where(rows["z"] > 0, "higher", "lower"), "")
+    return rows.drop(columns="z").sort_values("conversion", ascending=True).reset_index(drop=True)
+
+
+def breakdown_figure(data: pd.DataFrame, *, title: str, x_title: str, marker_text: str = "significant") -> go.Figure:
+    """breakdown_data output -> horizontal bars of overall conversion per value; significant values marked ★."""
+    colours = [PALETTE[1] if s else PALETTE[7] for s in data["significant"]]
+    labels = [f"{v} ★" if s else str(v) for v, s in zip(data["value"], data["significant"], strict=True)]
+    fig = go.Figure(
+        go.Bar(
+            x=data["conversion"],
+            y=labels,
+            orientation="h",
+            marker_color=colours,
+            text=[f"{c:.1%} ({n:,})" for c, n in zip(data["conversion"], data["entered"], strict=True)],
+            textposition="auto",
+            hovertemplate="%{y}: %{x:.1%}<extra></extra>",
+        )
+    )
+    apply_layout(fig, title=f"{title} (★ {marker_text})", x_title=x_title)
+    fig.update_xaxes(tickformat=".0%", rangemode="tozero")
+    return fig
+
+
+# --- time to convert ------------------------------------------------------------------------------
+
+
+def time_to_convert_data(bins: pd.DataFrame, *, unit_seconds: float = 3600.0) -> pd.DataFrame:
+    """time_to_convert() bins -> bin_start, bin_end, bin_mid (in the chosen unit), customers."""
+    data = pd.DataFrame(
+        {
+            "bin_start": bins["bin_start_seconds"] / unit_seconds,
+            "bin_end": bins["bin_end_seconds"] / unit_seconds,
+            "customers": bins["customers"],
+        }
+    )
+    data["bin_mid"] = (data["bin_start"] + data["bin_end"]) / 2
+    return data
+
+
+def time_to_convert_figure(
+    data: pd.DataFrame,
+    summary: dict[str, float],
+    *,
+    title: str,
+    x_title: str,
+    y_title: str,
+    unit_seconds: float = 3600.0,
+    marker_names: dict[str, str] | None = None,
+) -> go.Figure:
+    """time_to_convert_data output and summary -> histogram with lines at the median and the 25/75/90th percentiles."""
+    names = marker_names or {
+        "median": "median",
+        "p25": "25th percentile",
+        "p75": "75th percentile",
+        "p90": "90th percentile",
+    }
+    fig = go.Figure(
+        go.Bar(
+            x=data["bin_mid"],
+            y=data["customers"],
+            width=(data["bin_end"] - data["bin_start"]) * 0.95,
+            marker_color=PALETTE[0],
+            hovertemplate="%{x:.1f}: %{y:,}<extra></extra>",
+            showlegend=False,
+        )
+    )
+    styles = {
+        "median": ("solid", PALETTE[3]),
+        "p25": ("dot", PALETTE[7]),
+        "p75": ("dot", PALETTE[7]),
+        "p90": ("dash", PALETTE[1]),
+    }
+    for key, (dash, colour) in styles.items():
+        value = summary.get(key)
+        if value is None or np.isnan(value):
+            continue
+        fig.add_vline(
+            x=value / unit_seconds,
+            line_dash=dash,
+            line_color=colour,
+            annotation_text=names[key],
+            annotation_position="top",
+        )
+    apply_layout(fig, title=title, x_title=x_title, y_title=y_title)
+    return fig
+
+
+# --- over time ------------------------------------------------------------------------------------
+
+
+def trend_data(trend: pd.DataFrame, *, unit_seconds: float = 86400.0) -> pd.DataFrame:
+    """conversion_trend() output -> period, entered, converted, conversion_rate, median_time (in the unit)."""
+    data = trend[["period", "entered", "converted", "conversion_rate"]].copy()
+    data["median_time"] = trend["median_seconds"] / unit_seconds
+    return data
+
+
+def trend_figure(data: pd.DataFrame, *, title: str, x_title: str, rate_title: str, entered_title: str) -> go.Figure:
+    """trend_data output -> customers entering per entry period (bars, left axis) and conversion rate (line, right)."""
+    fig = go.Figure()
+    fig.add_bar(x=data["period"], y=data["entered"], name=entered_title, marker_color="#cbd5e1")
+    fig.add_scatter(
+        x=data["period"],
+        y=data["conversion_rate"],
+        name=rate_title,
+        mode="lines+markers",
+        line={"color": PALETTE[0]},
+        yaxis="y2",
+    )
+    apply_layout(fig, title=title, x_title=x_title, y_title=entered_title)
+    fig.update_layout(
+        yaxis={"rangemode": "tozero", "showgrid": False},
+        yaxis2={"title": rate_title, "overlaying": "y", "side": "right", "tickformat": ".0%", "rangemode": "tozero"},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.22, "xanchor": "left", "x": 0},
+        margin={"b": 90},
+    )
+    return fig
+
+
+def time_trend_figure(data: pd.DataFrame, *, title: str, x_title: str, y_title: str) -> go.Figure:
+    """trend_data output -> median time to convert (first to last step) by entry period, a line."""
+    fig = go.Figure(
+        go.Scatter(
+            x=data["period"],
+            y=data["median_time"],
+            mode="lines+markers",
+            line={"color": PALETTE[1]},
+            connectgaps=False,
+            hovertemplate="%{x}: %{y:.1f}<extra></extra>",
+        )
+    )
+    apply_layout(fig, title=title, x_title=x_title, y_title=y_title)
+    fig.update_yaxes(rangemode="tozero")
+    return fig
+
+
+# --- Sankey -----------------------------------------------------------------------------------------
+
+
+def sankey_data(links: pd.DataFrame) -> dict[str, list]:
+    """paths() links -> {"labels", "source", "target", "value"} index lists for a plotly Sankey."""
+    if links.empty:
+        return {"labels": [], "source": [], "target": [], "value": []}
+    labels, source, target = journeys.sankey_nodes(links)
+    return {"labels": labels, "source": source, "target": target, "value": links["customers"].astype(int).tolist()}
+
+
+def sankey_figure(data: dict[str, list], *, title: str) -> go.Figure:
+    """sankey_data output -> plotly Sankey; "ended" nodes grey, "other" nodes light."""
+
+    def colour(label: str) -> str:
+        if label.endswith(journeys.ENDED):
+            return "#94a3b8"
+        if label.endswith(journeys.OTHER):
+            return "#cbd5e1"
+        name = label.split(". ", 1)[-1]
+        return PALETTE[sum(map(ord, name)) % len(PALETTE)]
+
+    fig = go.Figure(
+        go.Sankey(
+            node={"label": data["labels"], "pad": 14, "thickness": 14, "color": [colour(x) for x in data["labels"]]},
+            link={"source": data["source"], "target": data["target"], "value": data["value"]},
+        )
+    )
+    apply_layout(fig, title=title)
+    return fig
+
+
+# --- touchpoints -------------------------------------------------------------------------------------
+
+
+def heatmap_data(matrix: pd.DataFrame, *, value: str = "interactions") -> pd.DataFrame:
+    """touchpoint_matrix() output -> channels × stages table; row labels "<channel> (<kind>)", digital first."""
+    pivot = journeys.touchpoint_pivot(matrix, value=value)
+    if pivot.empty:
+        return pivot
+    kinds = matrix.drop_duplicates("channel").set_index("channel")["kind"]
+    pivot.index = [f"{c} ({kinds[c]})" for c in pivot.index]
+    return pivot
+
+
+def heatmap_figure(data: pd.DataFrame, *, title: str, x_title: str, y_title: str, value_title: str) -> go.Figure:
+    """heatmap_data output -> channel × stage heat map with the counts written in the cells."""
+    fig = go.Figure(
+        go.Heatmap(
+            z=data.to_numpy(),
+            x=list(data.columns),
+            y=list(data.index),
+            colorscale="Blues",
+            text=data.to_numpy(),
+            texttemplate="%{text:,}",
+            colorbar={"title": value_title},
+            hovertemplate="%{y} · %{x}: %{z:,}<extra></extra>",
+        )
+    )
+    apply_layout(fig, title=title, x_title=x_title, y_title=y_title)
+    fig.update_yaxes(autorange="reversed")
+    fig.update_layout(height=max(360, 28 * len(data.index) + 140))
+    return fig
+
+
+# --- loyalty loop -------------------------------------------------------------------------------------
+
+
+def purchase_gap_data(gaps: pd.DataFrame, *, bins: int = 20) -> pd.DataFrame:
+    """loyalty_loop() gaps -> bin_start, bin_end (days), purchases (equal-width bins of days between purchases)."""
+    if gaps.empty:
+        return pd.DataFrame(columns=["bin_start", "bin_end", "purchases"])
+    counts, edges = np.histogram(gaps["days"].to_numpy(dtype=float), bins=bins)
+    return pd.DataFrame({"bin_start": edges[:-1], "bin_end": edges[1:], "purchases": counts})
+
+
+def purchase_gap_figure(data: pd.DataFrame, *, title: str, x_title: str, y_title: str) -> go.Figure:
+    """purchase_gap_data output -> histogram of the days between a customer's purchases."""
+    fig = go.Figure(
+        go.Bar(
+            x=(data["bin_start"] + data["bin_end"]) / 2,
+            y=data["purchases"],
+            width=(data["bin_end"] - data["bin_start"]) * 0.95,
+            marker_color=PALETTE[2],
+            hovertemplate="%{x:.0f}: %{y:,}<extra></extra>",
+        )
+    )
+    apply_layout(fig, title=title, x_title=x_title, y_title=y_title)
+    return fig

@@ -1,0 +1,663 @@
+"""Journeys: funnel builder, drop-off, time to convert, trends, paths, touchpoint heat map, moments of truth."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from analytics import journeys as jn
+from analytics import schema
+from analytics.charts import journeys as charts
+from ui.downloads import download_buttons
+from ui.frame import cursor, page_setup
+from ui.i18n import _, fmt_date, fmt_number, fmt_pct
+
+ctx = page_setup(_("Journeys"))
+f = ctx.filters
+
+# --- texts ---------------------------------------------------------------------------------------
+
+ORDER_NAMES = {
+    "ordered": _("In this order (other events may come between)"),
+    "strict": _("Strictly one after the other (nothing in between)"),
+    "unordered": _("In any order"),
+}
+UNITS = {"hours": (_("hours"), 3600), "days": (_("days"), 86400), "weeks": (_("weeks"), 7 * 86400)}
+PERIOD_NAMES = {"day": _("day"), "week": _("week"), "month": _("month")}
+BREAKDOWN_NAMES = {
+    "acquisition_channel": _("Acquisition channel"),
+    "segment": _("Segment"),
+    "country": _("Country"),
+    "customer_type": _("Customer type (B2B / B2C)"),
+    "region": _("Region"),
+    "industry": _("Industry"),
+    "employees": _("Employees"),
+}
+SEMANTICS = _(
+    """
+**How the funnel counts customers**
+
+1. A customer enters with an event of the first step. Events of later steps that happen before it do not count.
+2. The conversion window runs from that first-step event to every later step. An event exactly at the end of the window still counts.
+3. Each new first-step event starts a new attempt. A customer is counted at the furthest step any attempt reached, so the numbers can only fall from step to step.
+4. One event fills one step. A funnel that repeats an event needs it twice.
+5. The first attempt to reach a customer's furthest step sets the times; later attempts are ignored. If several attempts get there with the same event, the one that started last counts.
+6. Events of different steps at the same moment are taken in step order, so they convert.
+7. *Strictly one after the other*: any other event of the customer between two steps breaks the attempt. *In any order*: the steps may come in any order within the window from the first of them.
+8. Exclusions: an excluded event between the chosen steps, inside the window, spoils the attempt. A customer whose furthest attempt is spoiled leaves the funnel entirely, unless a clean attempt gets as far. In an any-order funnel an excluded event starts the counting again.
+9. Time to convert is measured from the previous step of the attempt that counted. Median and mean leave out conversions in zero seconds.
+10. Over time, a customer belongs to the period of their first-step event (a customer with attempts in several periods counts in each).
+
+Only interactions inside the period in the sidebar count, so a journey that began before it enters at its first event inside the period.
+"""
+)
+
+# --- cached reads --------------------------------------------------------------------------------
+
+
+@st.cache_data(ttl=600, max_entries=32, show_spinner=False)
+def load_options(filters, version: int) -> dict[str, list[str]]:
+    return jn.step_options(cursor(), filters)
+
+
+@st.cache_data(ttl=600, max_entries=32, show_spinner=False)
+def load_funnel(filters, version: int, level: str, steps: tuple, options: tuple, period: str, breakdown: str | None):
+    cur = cursor()
+    window, order, exclusions, step_windows = options
+    kwargs = {
+        "window": dt.timedelta(seconds=window),
+        "order": order,
+        "exclusions": exclusions,
+        "step_windows": None
+        if step_windows is None
+        else [None if w is None else dt.timedelta(seconds=w) for w in step_windows],
+        "con": cur,
+    }
+    events = jn.journey_events(cur, filters, level=level)
+    result = {
+        "funnel": jn.funnel(events, list(steps), **kwargs),
+        "customers": jn.funnel_customers(events, list(steps), **kwargs),
+        "trend": jn.conversion_trend(events, list(steps), period=period, **kwargs),
+    }
+    if breakdown:
+        groups = jn.customer_groups(cur, breakdown)
+        result["breakdown"] = jn.funnel_breakdown(events, list(steps), groups, **kwargs)
+    return result
+
+
+@st.cache_data(ttl=600, max_entries=32, show_spinner=False)
+def load_time_to_convert(filters, version: int, level: str, steps: tuple, options: tuple, from_step: int, to_step: int):
+    cur = cursor()
+    window, order, exclusions, step_windows = options
+    return jn.time_to_convert(
+        jn.journey_events(cur, filters, level=level),
+        list(steps),
+        from_step=from_step,
+        to_step=to_step,
+        bins=24,
+        window=dt.timedelta(seconds=window),
+        order=order,
+        exclusions=exclusions,
+        step_windows=None
+        if step_windows is None
+        else [None if w is None else dt.timedelta(seconds=w) for w in step_windows],
+        con=cur,
+    )
+
+
+@st.cache_data(ttl=600, max_entries=32, show_spinner=False)
+def load_dropped_details(filters, version: int, ids: tuple) -> pd.DataFrame:
+    return jn.customer_details(cursor(), list(ids))
+
+
+@st.cache_data(ttl=600, max_entries=32, show_spinner=False)
+def load_dropoff_paths(filters, version: int, level: str, customers: pd.DataFrame, step: int):
+    cur = cursor()
+    return jn.paths_after_dropoff(jn.journey_events(cur, filters, level=level), customers, step, con=cur)
+
+
+@st.cache_data(ttl=600, max_entries=32, show_spinner=False)
+def load_paths(filters, version: int, level: str, start: str, depth: int, top_events: int):
+    cur = cursor()
+    return jn.paths(jn.journey_events(cur, filters, level=level), start, depth=depth, top_events=top_events, con=cur)
+
+
+@st.cache_data(ttl=600, max_entries=32, show_spinner=False)
+def load_touchpoints(filters, version: int) -> pd.DataFrame:
+    return jn.touchpoint_matrix(cursor(), filters)
+
+
+@st.cache_data(ttl=600, max_entries=32, show_spinner=False)
+def load_moments(filters, version: int, research_days: int):
+    cur = cursor()
+    return jn.moments_of_truth(cur, filters, research_days=research_days), jn.loyalty_loop(cur, filters)
+
+
+def fmt_duration(seconds: float | None) -> str:
+    """Seconds -> '3.2 h' or '4.5 days' (the unit that reads best)."""
+    if seconds is None or pd.isna(seconds):
+        return "–"
+    if seconds < 3600:
+        return _("{n} min").format(n=fmt_number(seconds / 60, 0))
+    if seconds < 2 * 86400:
+        return _("{n} h").format(n=fmt_number(seconds / 3600, 1))
+    return _("{n} days").format(n=fmt_number(seconds / 86400, 1))
+
+
+# --- page ----------------------------------------------------------------------------------------
+
+with st.expander(_("How the funnel counts (read this before comparing with other tools)"), icon=":material/info:"):
+    st.markdown(SEMANTICS)
+
+options = load_options(f, ctx.version)
+if not options["event"]:
+    st.info(_("No interactions in this period and selection. Widen the period or clear a filter in the sidebar."))
+    st.stop()
+
+tab_funnel, tab_paths, tab_touch, tab_moments = st.tabs(
+    [_("Funnel"), _("Paths"), _("Touchpoints"), _("Moments of truth")]
+)
+
+# --- funnel tab ---------------------------------------------------------------------------------
+
+with tab_funnel:
+    with st.container(border=True):
+        st.subheader(_("Build the funnel"))
+        level = (
+            st.segmented_control(
+                _("Steps from"),
+                ["stage", "event"],
+                default="stage",
+                format_func=lambda v: _("Journey stages") if v == "stage" else _("Event names"),
+                key="j_level",
+            )
+            or "stage"
+        )
+        choices = options[level]
+        default_steps = [s for s in ("awareness", "interest", "consideration", "intent", "purchase") if s in choices]
+        if level == "event":
+            default_steps = [s for s in ("site_visit", "product_view", "add_to_cart", "purchase") if s in choices]
+        steps = st.multiselect(
+            _("Steps, in order"),
+            choices,
+            default=default_steps or choices[:2],
+            key=f"j_steps_{level}",
+            help=_("Pick the steps in the order customers should take them."),
+        )
+        with st.container(horizontal=True):
+            window_value = st.number_input(
+                _("Conversion window"), min_value=1, max_value=1000, value=14, step=1, key="j_window"
+            )
+            unit = st.selectbox(_("Unit"), list(UNITS), index=1, format_func=lambda u: UNITS[u][0], key="j_unit")
+            order = st.selectbox(_("Order of the steps"), list(ORDER_NAMES), format_func=ORDER_NAMES.get, key="j_order")
+        with st.container(horizontal=True):
+            excluded = st.selectbox(
+                _("Exclude customers who do this between two steps"),
+                [None, *[c for c in choices if c not in steps]],
+                format_func=lambda v: _("No exclusion") if v is None else v,
+                key=f"j_exclusion_{level}",
+            )
+            step_count = max(len(steps), 2)
+            excl_range = st.slider(
+                _("Between steps"), 1, step_count, (1, step_count), key="j_exclusion_steps", disabled=excluded is None
+            )
+        per_step = st.toggle(
+            _("Give each step its own window (measured from the step before)"),
+            key="j_per_step",
+            disabled=order == "unordered",
+        )
+        step_windows = None
+        if per_step and order != "unordered" and len(steps) >= 2:
+            with st.container(horizontal=True):
+                step_windows = []
+                for k in range(2, len(steps) + 1):
+                    value = st.number_input(
+                        _("Step {k} within ({unit})").format(k=k, unit=UNITS[unit][0]),
+                        min_value=1,
+                        max_value=1000,
+                        value=int(window_value),
+                        key=f"j_step_window_{k}",
+                    )
+                    step_windows.append(float(value * UNITS[unit][1]))
+        with st.container(horizontal=True):
+            breakdown = st.selectbox(
+                _("Break down by"),
+                [None, *[c for c in BREAKDOWN_NAMES if c in jn.BREAKDOWN_COLUMNS]],
+                format_func=lambda v: _("No breakdown") if v is None else BREAKDOWN_NAMES[v],
+                key="j_breakdown",
+            )
+            period = st.selectbox(
+                _("Trend by entry"), list(PERIOD_NAMES), index=1, format_func=PERIOD_NAMES.get, key="j_period"
+            )
+
+    window_seconds = float(window_value * UNITS[unit][1])
+    exclusions = ((excluded, excl_range[0], excl_range[1]),) if excluded is not None else ()
+    funnel_options = (window_seconds, order, exclusions, None if step_windows is None else tuple(step_windows))
+
+    result = None
+    if len(steps) < 2:
+        st.info(_("Choose at least two steps to see a funnel."))
+    elif exclusions and excl_range[0] >= excl_range[1]:
+        st.warning(_("An exclusion needs two different steps: move the ends of the range apart."))
+    else:
+        try:
+            with st.spinner(_("Counting the funnel…")):
+                result = load_funnel(f, ctx.version, level, tuple(steps), funnel_options, period, breakdown)
+        except jn.FunnelInputError as exc:
+            st.warning(_("This funnel cannot be counted: {reason}").format(reason=str(exc)))
+
+    if result is not None:
+        funnel = result["funnel"]
+        data = charts.funnel_data(funnel)
+        entered = int(funnel["customers"].iloc[0])
+        converted = int(funnel["customers"].iloc[-1])
+        total_seconds = load_time_to_convert(f, ctx.version, level, tuple(steps), funnel_options, 1, len(steps))[1]
+        with st.container(horizontal=True):
+            st.metric(
+                _("Entered"),
+                fmt_number(entered),
+                help=_("Customers with a first-step event in the period."),
+                border=True,
+            )
+            st.metric(
+                _("Converted"), fmt_number(converted), help=_("Customers who reached the last step."), border=True
+            )
+            st.metric(
+                _("Conversion"),
+                fmt_pct(converted / entered if entered else None),
+                help=_("Converted customers as a share of those who entered."),
+                border=True,
+            )
+            st.metric(
+                _("Median time to convert"),
+                fmt_duration(total_seconds["median"]),
+                help=_("From the first to the last step, leaving out conversions in zero seconds."),
+                border=True,
+            )
+        if entered == 0:
+            st.info(_("No customer entered this funnel in the period. Try another first step or a longer period."))
+        else:
+            st.plotly_chart(
+                charts.funnel_figure(
+                    data,
+                    title=_("Customers reaching each step"),
+                    of_first=_("of first"),
+                    of_previous=_("of previous"),
+                    customers=_("customers"),
+                ),
+                width="stretch",
+                key="j_funnel_chart",
+            )
+            st.subheader(_("Drop-off by step"))
+            table = pd.DataFrame(
+                {
+                    _("Step"): data["step"],
+                    _("Name"): data["name"],
+                    _("Customers"): data["customers"],
+                    _("Dropped before this step"): data["dropped"],
+                    _("% of first"): data["pct_first"],
+                    _("% of previous"): data["pct_previous"],
+                    _("Median time from previous step"): funnel["median_seconds"].map(fmt_duration),
+                    _("Mean time from previous step"): funnel["mean_seconds"].map(fmt_duration),
+                }
+            )
+            st.dataframe(
+                table,
+                hide_index=True,
+                width="stretch",
+                column_config={
+                    _("% of first"): st.column_config.NumberColumn(format="percent"),
+                    _("% of previous"): st.column_config.NumberColumn(format="percent"),
+                },
+            )
+            download_buttons(table, "funnel_dropoff", key="j_dropoff")
+
+            if "breakdown" in result:
+                with st.container(border=True):
+                    bd = charts.breakdown_data(result["breakdown"])
+                    st.plotly_chart(
+                        charts.breakdown_figure(
+                            bd,
+                            title=_("Conversion by {what}").format(what=BREAKDOWN_NAMES[breakdown].lower()),
+                            x_title=_("Conversion from first to last step (%)"),
+                            marker_text=_("differs from the rest"),
+                        ),
+                        width="stretch",
+                        key="j_breakdown_chart",
+                    )
+                    bd_table = pd.DataFrame(
+                        {
+                            BREAKDOWN_NAMES[breakdown]: bd["value"],
+                            _("Entered"): bd["entered"],
+                            _("Converted"): bd["converted"],
+                            _("Conversion"): bd["conversion"],
+                            _("p-value (Holm)"): bd["p_adjusted"],
+                            _("Compared with the rest"): bd["direction"].map(
+                                {
+                                    "higher": _("significantly higher"),
+                                    "lower": _("significantly lower"),
+                                    "": _("no clear difference"),
+                                }
+                            ),
+                        }
+                    ).iloc[::-1]
+                    st.dataframe(
+                        bd_table,
+                        hide_index=True,
+                        width="stretch",
+                        column_config={
+                            _("Conversion"): st.column_config.NumberColumn(format="percent"),
+                            _("p-value (Holm)"): st.column_config.NumberColumn(format="%.3f"),
+                        },
+                    )
+                    st.caption(
+                        _(
+                            "Each value is compared with all other customers by a two-proportion z-test "
+                            "(Agresti 2013, equivalent to a chi-square test of the 2 × 2 table); p-values are "
+                            "Holm-adjusted for the number of values, ★ marks p < 0.05."
+                        )
+                    )
+                    download_buttons(bd_table, "funnel_breakdown", key="j_breakdown")
+
+            left, right = st.columns(2)
+            with left, st.container(border=True):
+                st.subheader(_("Time to convert"))
+                pairs = [(a, b) for a in range(1, len(steps)) for b in range(a + 1, len(steps) + 1)]
+                pair = st.selectbox(
+                    _("From step to step"),
+                    pairs,
+                    index=pairs.index((1, len(steps))),
+                    format_func=lambda p: f"{p[0]}. {steps[p[0] - 1]} → {p[1]}. {steps[p[1] - 1]}",
+                    key="j_ttc_pair",
+                )
+                bins, summary = load_time_to_convert(
+                    f, ctx.version, level, tuple(steps), funnel_options, pair[0], pair[1]
+                )
+                scale = 86400.0 if (summary["median"] or 0) >= 2 * 86400 else 3600.0
+                unit_name = _("days") if scale == 86400.0 else _("hours")
+                if bins.empty:
+                    st.info(_("Nobody converted between these steps in more than zero seconds."))
+                else:
+                    st.plotly_chart(
+                        charts.time_to_convert_figure(
+                            charts.time_to_convert_data(bins, unit_seconds=scale),
+                            summary,
+                            title=_("Distribution of the time to convert"),
+                            x_title=_("Time to convert ({unit})").format(unit=unit_name),
+                            y_title=_("Customers"),
+                            unit_seconds=scale,
+                            marker_names={
+                                "median": _("median"),
+                                "p25": _("25th pct."),
+                                "p75": _("75th pct."),
+                                "p90": _("90th pct."),
+                            },
+                        ),
+                        width="stretch",
+                        key="j_ttc_chart",
+                    )
+                with st.container(horizontal=True):
+                    st.metric(_("Median"), fmt_duration(summary["median"]), border=True)
+                    st.metric(
+                        _("25th–75th percentile"),
+                        f"{fmt_duration(summary['p25'])} – {fmt_duration(summary['p75'])}",
+                        border=True,
+                    )
+                    st.metric(_("90th percentile"), fmt_duration(summary["p90"]), border=True)
+                st.caption(
+                    _("{n} conversions in zero seconds are left out of these figures.").format(
+                        n=fmt_number(summary["zero_second"])
+                    )
+                )
+            with right, st.container(border=True):
+                st.subheader(_("Over time"))
+                trend = charts.trend_data(result["trend"])
+                if trend.empty:
+                    st.info(_("No entries in this period."))
+                else:
+                    st.plotly_chart(
+                        charts.trend_figure(
+                            trend,
+                            title=_("Conversion by entry {period}").format(period=PERIOD_NAMES[period]),
+                            x_title=_("Entry {period}").format(period=PERIOD_NAMES[period]),
+                            rate_title=_("Conversion (%)"),
+                            entered_title=_("Customers entering"),
+                        ),
+                        width="stretch",
+                        key="j_trend_chart",
+                    )
+                    st.plotly_chart(
+                        charts.time_trend_figure(
+                            trend,
+                            title=_("Median time to convert by entry {period}").format(period=PERIOD_NAMES[period]),
+                            x_title=_("Entry {period}").format(period=PERIOD_NAMES[period]),
+                            y_title=_("Median days from first to last step"),
+                        ),
+                        width="stretch",
+                        key="j_time_trend_chart",
+                    )
+                    trend_table = pd.DataFrame(
+                        {
+                            _("Entry period"): trend["period"],
+                            _("Entered"): trend["entered"],
+                            _("Converted"): trend["converted"],
+                            _("Conversion"): trend["conversion_rate"],
+                            _("Median days to convert"): trend["median_time"],
+                        }
+                    )
+                    download_buttons(trend_table, "funnel_trend", key="j_trend")
+
+            with st.container(border=True):
+                st.subheader(_("Customers who dropped out"))
+                drop_step = st.selectbox(
+                    _("Dropped out before step"),
+                    list(range(2, len(steps) + 1)),
+                    format_func=lambda k: f"{k}. {steps[k - 1]}",
+                    key="j_drop_step",
+                )
+                dropped = jn.dropped_customers(result["customers"], drop_step)
+                details = load_dropped_details(f, ctx.version, tuple(dropped["customer_id"]))
+                details = details.merge(dropped, on="customer_id", how="right")
+                st.caption(
+                    _("{n} customers reached step {k1} but not step {k2}.").format(
+                        n=fmt_number(len(details)), k1=drop_step - 1, k2=drop_step
+                    )
+                )
+                shown = details.rename(
+                    columns={
+                        "customer_id": _("Customer"),
+                        "customer_type": _("Type"),
+                        "segment": _("Segment"),
+                        "country": _("Country"),
+                        "acquisition_channel": _("Acquisition channel"),
+                        "reached_at": _("Last step reached at"),
+                    }
+                )
+                st.dataframe(shown, hide_index=True, width="stretch", height=260)
+                download_buttons(shown, f"dropped_before_step_{drop_step}", key="j_dropped")
+                with st.container(horizontal=True, vertical_alignment="bottom"):
+                    segment_name = st.text_input(
+                        _("Save them as a segment named"),
+                        value=_("Dropped before {step}").format(step=steps[drop_step - 1]),
+                        key="j_segment_name",
+                    )
+                    if st.button(
+                        _("Save segment"), icon=":material/bookmark_add:", key="j_save_segment", disabled=dropped.empty
+                    ):
+                        try:
+                            size = jn.save_segment(
+                                ctx.con,
+                                segment_name,
+                                dropped["customer_id"].tolist(),
+                                description=_("Dropped out before step {k} of the funnel {steps}").format(
+                                    k=drop_step, steps=" → ".join(steps)
+                                ),
+                            )
+                            st.success(
+                                _(
+                                    "Saved {n} customers as “{name}”. Pick it under Saved segment in the sidebar."
+                                ).format(n=fmt_number(size), name=segment_name.strip())
+                            )
+                        except jn.FunnelInputError as exc:
+                            st.warning(str(exc))
+                if not dropped.empty:
+                    _paths, links = load_dropoff_paths(f, ctx.version, level, result["customers"], drop_step)
+                    if not links.empty:
+                        st.plotly_chart(
+                            charts.sankey_figure(
+                                charts.sankey_data(links),
+                                title=_("What they did next (most frequent paths after dropping out)"),
+                            ),
+                            width="stretch",
+                            key="j_drop_sankey",
+                        )
+
+# --- paths tab -----------------------------------------------------------------------------------
+
+with tab_paths:
+    with st.container(horizontal=True):
+        path_level = (
+            st.segmented_control(
+                _("Path of"),
+                ["event", "stage"],
+                default="event",
+                format_func=lambda v: _("Journey stages") if v == "stage" else _("Event names"),
+                key="j_path_level",
+            )
+            or "event"
+        )
+        path_choices = options[path_level]
+        start = st.selectbox(_("Start at"), path_choices, key=f"j_path_start_{path_level}")
+        depth = st.slider(_("Steps shown"), 2, 8, 5, key="j_path_depth")
+        top_events = st.slider(
+            _("Separate events"), 3, 15, 8, key="j_path_top", help=_("Rarer events are lumped together as “other”.")
+        )
+    path_table, path_links = load_paths(f, ctx.version, path_level, start, depth, top_events)
+    if path_links.empty:
+        st.info(_("Nobody in this selection did anything after “{start}”.").format(start=start))
+    else:
+        st.plotly_chart(
+            charts.sankey_figure(
+                charts.sankey_data(path_links), title=_("Most frequent paths from {start}").format(start=start)
+            ),
+            width="stretch",
+            key="j_paths_sankey",
+        )
+        st.caption(_("“ended” means the customer did nothing more in the period; “other” collects rarer events."))
+        shown_paths = path_table.rename(columns={"path": _("Path"), "steps": _("Steps"), "customers": _("Customers")})
+        st.dataframe(shown_paths, hide_index=True, width="stretch")
+        download_buttons(shown_paths, "paths", key="j_paths")
+
+# --- touchpoints tab -------------------------------------------------------------------------------
+
+with tab_touch:
+    measure = (
+        st.segmented_control(
+            _("Count"),
+            ["interactions", "customers"],
+            default="interactions",
+            format_func=lambda v: _("Interactions") if v == "interactions" else _("Customers"),
+            key="j_touch_measure",
+        )
+        or "interactions"
+    )
+    matrix = load_touchpoints(f, ctx.version)
+    if matrix.empty:
+        st.info(_("No touchpoints in this period and selection."))
+    else:
+        heat = charts.heatmap_data(matrix, value=measure)
+        st.plotly_chart(
+            charts.heatmap_figure(
+                heat,
+                title=_("Where customers meet us: channel × journey stage"),
+                x_title=_("Journey stage"),
+                y_title=_("Channel (digital or analogue)"),
+                value_title=_("Interactions") if measure == "interactions" else _("Customers"),
+            ),
+            width="stretch",
+            key="j_heatmap",
+        )
+        kinds = matrix.groupby("kind")[measure].sum()
+        total = kinds.sum()
+        with st.container(horizontal=True):
+            st.metric(_("Digital share"), fmt_pct(kinds.get("digital", 0) / total if total else None), border=True)
+            st.metric(_("Analogue share"), fmt_pct(kinds.get("analogue", 0) / total if total else None), border=True)
+        heat_table = heat.reset_index(names=_("Channel"))
+        download_buttons(heat_table, "touchpoints", key="j_touch")
+        st.caption(
+            _("Digital channels: {digital}. Analogue channels: {analogue}.").format(
+                digital=", ".join(schema.DIGITAL_CHANNELS), analogue=", ".join(schema.ANALOGUE_CHANNELS)
+            )
+        )
+
+# --- moments of truth tab --------------------------------------------------------------------------
+
+with tab_moments:
+    research_days = st.columns([2, 3])[0].slider(
+        _("Online research counts if it happened within (days before the purchase)"), 1, 60, 14, key="j_research_days"
+    )
+    moments, (loyalty, gaps) = load_moments(f, ctx.version, research_days)
+    st.caption(
+        _("Purchases in the period: {n}. Period {start} to {end}.").format(
+            n=fmt_number(moments["purchases"]), start=fmt_date(f.start), end=fmt_date(f.end)
+        )
+    )
+    with st.container(horizontal=True):
+        st.metric(
+            _("Zero moment: researched online first"),
+            fmt_pct(moments["zmot_share"]),
+            help=_(
+                "Share of purchases where the customer said they researched online, or had a search click or a site "
+                "visit in the days set above before buying."
+            ),
+            border=True,
+        )
+        st.metric(
+            _("First encounter was digital"),
+            fmt_pct(moments["first_encounter_share"]),
+            help=_("Share of buyers whose very first interaction with us happened in a digital channel."),
+            border=True,
+        )
+        st.metric(
+            _("First touch to first purchase"),
+            _("{n} days").format(n=fmt_number(moments["median_days_first_touch_to_purchase"], 1)),
+            help=_("Median time from a buyer's first interaction to their first purchase."),
+            border=True,
+        )
+        st.metric(
+            _("Second moment: reviewed within 90 days"),
+            fmt_pct(moments["reviewed_share"]),
+            help=_("Share of purchases followed by a review from the same customer within 90 days."),
+            border=True,
+        )
+        st.metric(_("Average review rating"), fmt_number(moments["mean_rating"], 2), help=_("Out of 5."), border=True)
+    st.subheader(_("Loyalty loop"))
+    with st.container(horizontal=True):
+        st.metric(_("Buyers"), fmt_number(loyalty["buyers"]), border=True)
+        st.metric(
+            _("Repeat-purchase rate"),
+            fmt_pct(loyalty["repeat_rate"]),
+            help=_("Buyers with two or more purchases in the period, as a share of all buyers."),
+            border=True,
+        )
+        st.metric(
+            _("Median days between purchases"),
+            fmt_number(loyalty["median_days_between"], 1),
+            help=_("Between two consecutive purchases of the same customer, both in the period."),
+            border=True,
+        )
+    if gaps.empty:
+        st.info(_("No customer bought twice in this period."))
+    else:
+        st.plotly_chart(
+            charts.purchase_gap_figure(
+                charts.purchase_gap_data(gaps),
+                title=_("Days between a customer's purchases"),
+                x_title=_("Days between purchases"),
+                y_title=_("Repeat purchases"),
+            ),
+            width="stretch",
+            key="j_gap_chart",
+        )
