@@ -26,8 +26,10 @@ DEFAULT_DB = Path(__file__).resolve().parents[1] / "data" / "workbench.duckdb"
 #: The process-wide write lock. Every write transaction holds it, so writes never interleave.
 WRITE_LOCK = threading.RLock()
 
-#: Bumped after every committed write; cached reads take it as an argument so they refresh.
-VERSION = 0
+#: Bumped after every committed write; cached reads take it as an argument so they refresh. It starts
+#: from the clock, so a module reload (Streamlit's file watcher) never repeats a number that a
+#: cached result was stored under.
+VERSION = time.time_ns()
 
 
 def bump_version() -> int:

@@ -137,3 +137,13 @@ def test_a_file_that_is_not_a_database_gets_a_clear_message(tmp_path):
     bad.write_bytes(b"this is not a database" * 100)
     with pytest.raises(store.StoreError, match="could not be opened"):
         store.connect(bad)
+
+
+def test_a_module_reload_never_repeats_a_data_version(monkeypatch):
+    """Guards stale pages after Streamlit reloaded the code: cached results are keyed by VERSION."""
+    import importlib
+
+    before = store.VERSION
+    store.bump_version()
+    reloaded = importlib.reload(store)
+    assert before + 1 < reloaded.VERSION
