@@ -55,8 +55,8 @@ def generate_csv(path: Path, rows: int) -> int:
     return path.stat().st_size
 
 
-def fresh_store(folder: Path, *, index: bool = True) -> duckdb.DuckDBPyConnection:
-    """A new store file with the customers the orders refer to (``index=False`` drops orders_customer)."""
+def fresh_store(folder: Path) -> duckdb.DuckDBPyConnection:
+    """A new store file with the customers the orders refer to."""
     path = folder / "bench.duckdb"
     for leftover in (path, Path(str(path) + ".wal")):
         leftover.unlink(missing_ok=True)
@@ -65,16 +65,14 @@ def fresh_store(folder: Path, *, index: bool = True) -> duckdb.DuckDBPyConnectio
         cur.execute(
             f"INSERT INTO customers (customer_id) SELECT 'C' || lpad(CAST(i AS VARCHAR), 6, '0') FROM range({CUSTOMERS}) t(i)"
         )
-        if not index:
-            cur.execute("DROP INDEX IF EXISTS orders_customer")
     return con
 
 
-def timed_load(folder: Path, csv_path: Path, rows: int, repeats: int, *, index: bool = True):
+def timed_load(folder: Path, csv_path: Path, rows: int, repeats: int):
     """Best wall-clock time of ``repeats`` validated loads into fresh stores -> (seconds, report)."""
     best, report = float("inf"), None
     for _ in range(repeats):
-        con = fresh_store(folder, index=index)
+        con = fresh_store(folder)
         start = time.perf_counter()
         result = ingest.load(con, "orders", csv_path)
         seconds = time.perf_counter() - start
@@ -97,7 +95,6 @@ def run(full: bool = False, *, repeats: int | None = None) -> list[dict]:
         size = generate_csv(csv_path, rows)
         mb = size / 1e6
         best, report = timed_load(folder, csv_path, rows, repeats)
-        plain_best, plain_report = timed_load(folder, csv_path, rows, repeats, index=False)
         arrow_best = float("inf")
         for _ in range(repeats):
             start = time.perf_counter()
@@ -105,7 +102,6 @@ def run(full: bool = False, *, repeats: int | None = None) -> list[dict]:
             arrow_best = min(arrow_best, time.perf_counter() - start)
         assert table.num_rows == rows
         steps = ", ".join(f"{k.lower()} {v:.2f}s" for k, v in report.timings.items())
-        plain_steps = ", ".join(f"{k.lower()} {v:.2f}s" for k, v in plain_report.timings.items())
         return [
             {
                 "benchmark": "ingest: validated CSV load into DuckDB file",
@@ -116,16 +112,6 @@ def run(full: bool = False, *, repeats: int | None = None) -> list[dict]:
                 "target": f">= {TARGET_MB_S:.0f} MB/s",
                 "ok": mb / best >= TARGET_MB_S,
                 "detail": f"best of {repeats}; {steps}",
-            },
-            {
-                "benchmark": "ingest: same load without the orders_customer ART index",
-                "rows": rows,
-                "MB": round(mb, 1),
-                "seconds": round(plain_best, 2),
-                "MB/s": round(mb / plain_best, 1),
-                "target": f">= {TARGET_MB_S:.0f} MB/s",
-                "ok": mb / plain_best >= TARGET_MB_S,
-                "detail": f"best of {repeats}; what the schema's index costs; {plain_steps}",
             },
             {
                 "benchmark": "ingest: pyarrow.csv.read_csv, same file (reference)",
