@@ -6,6 +6,7 @@ browser is a failure: CI installs Debian's `chromium` before it runs the tests.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -135,6 +136,12 @@ def page(browser):
     context.close()
 
 
+try:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+except ImportError:  # the browser tests skip without Playwright's browser anyway
+    PlaywrightTimeout = TimeoutError  # noqa: A001
+
+
 def wait_for_app(page) -> None:
     """Wait until the app is connected and the script has finished its run (Streamlit's own e2e signal)."""
     page.wait_for_selector('[data-testid="stApp"][data-test-connection-state="CONNECTED"]', timeout=90_000)
@@ -143,6 +150,13 @@ def wait_for_app(page) -> None:
 
 
 def screenshot(page, name: str) -> Path:
+    """Save a full-page PNG once every plotly chart on the page has drawn (charts render after the script)."""
+    with contextlib.suppress(PlaywrightTimeout):
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('[data-testid=\"stPlotlyChart\"]')]"
+            ".every(c => c.querySelector('.main-svg'))",
+            timeout=20_000,
+        )
     SCREENSHOTS.mkdir(exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
