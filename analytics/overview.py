@@ -69,74 +69,114 @@ def filter_options(cur: duckdb.DuckDBPyConnection) -> dict[str, list]:
     }
 
 
-_KPI_SQL = """
-WITH scope AS (
-    SELECT customer_id, signup_date FROM customers WHERE {scope}
+def _windows_sql(count: int, boundaries: int) -> str:
+    """One pass over orders and interactions -> one row per window with every KPI.
+
+    Windows are numbered 0..count-1. Their start and end instants are the sorted, distinct
+    ``boundaries`` $b1..$bN; window i spans the buckets ($lo<i>, $hi<i>] where bucket k (k = number of
+    boundaries at or before t) holds the activity in [b_k, b_k+1). Activity is first reduced to one
+    row per customer and bucket (a handful of plain aggregates in one scan); every window is then
+    a range of bucket numbers, so the per-window figures come from that much smaller table.
+    """
+    bucket = " + ".join(f"CAST(t >= $b{k} AS INTEGER)" for k in range(1, boundaries + 1))
+    per_customer: list[str] = []
+    per_window: list[str] = []
+    for i in range(count):
+        lo, hi = f"$lo{i}", f"$hi{i}"
+        inside = f"bucket > {lo} AND bucket <= {hi}"
+        per_customer += [
+            f"bool_or({inside}) AS active{i}",
+            f"max(last_t) FILTER (WHERE bucket <= {lo}) AS last_start{i}",
+            f"max(last_t) FILTER (WHERE bucket <= {hi}) AS last_end{i}",
+            f"sum(revenue) FILTER (WHERE {inside}) AS revenue{i}",
+            f"sum(revenue) FILTER (WHERE bucket <= {hi}) AS value{i}",
+            f"sum(orders) FILTER (WHERE bucket <= {hi}) AS orders{i}",
+            f"min(first_aware) FILTER (WHERE {inside}) AS aware{i}",
+            f"max(last_purchase) FILTER (WHERE bucket <= {hi}) AS purchase{i}",
+        ]
+        s, e = f"$s{i}", f"$e{i}"
+        at_start = f"last_start{i} >= {s} - to_days($inactive)"
+        per_window.append(
+            f"""SELECT {i} AS w,
+                (SELECT count(*) FROM scope WHERE signup_date IS NULL OR signup_date < CAST({e} AS DATE)) AS customers,
+                count(*) FILTER (WHERE active{i}) AS active_customers,
+                coalesce(sum(revenue{i}), 0) AS revenue,
+                count(*) FILTER (WHERE {at_start} AND last_end{i} < {e} - to_days($inactive))::DOUBLE
+                    / nullif(count(*) FILTER (WHERE {at_start}), 0) AS churn_rate,
+                avg(value{i}) FILTER (WHERE orders{i} > 0) AS average_clv,
+                count(*) FILTER (WHERE aware{i} IS NOT NULL AND purchase{i} >= aware{i})::DOUBLE
+                    / nullif(count(*) FILTER (WHERE aware{i} IS NOT NULL), 0) AS conversion_rate
+            FROM per_customer"""
+        )
+    return f"""
+WITH scope AS MATERIALIZED (
+    SELECT customer_id, signup_date FROM customers WHERE {{scope}}
 ),
 activity AS (
-    SELECT customer_id, ordered_at AS t FROM orders WHERE customer_id IN (SELECT customer_id FROM scope)
+    SELECT customer_id, ordered_at AS t, amount, NULL::VARCHAR AS stage, TRUE AS is_order FROM orders
+    WHERE {{in_scope}}
     UNION ALL
-    SELECT customer_id, occurred_at AS t FROM interactions WHERE customer_id IN (SELECT customer_id FROM scope)
+    SELECT customer_id, occurred_at AS t, NULL::DOUBLE AS amount, stage, FALSE AS is_order FROM interactions
+    WHERE {{in_scope}}
 ),
-last_before_start AS (
-    SELECT customer_id, max(t) AS last_t FROM activity WHERE t < $start GROUP BY customer_id
+buckets AS MATERIALIZED (
+    SELECT customer_id, {bucket} AS bucket,
+           max(t) AS last_t,
+           sum(amount) FILTER (WHERE is_order) AS revenue,
+           count(*) FILTER (WHERE is_order) AS orders,
+           min(t) FILTER (WHERE stage = 'awareness') AS first_aware,
+           max(t) FILTER (WHERE stage = 'purchase') AS last_purchase
+    FROM activity GROUP BY ALL
 ),
-last_by_end AS (
-    SELECT customer_id, max(t) AS last_t FROM activity WHERE t < $end_excl GROUP BY customer_id
-),
-at_start AS (
-    SELECT customer_id FROM last_before_start WHERE last_t >= $start - to_days($inactive)
-),
-lost AS (
-    SELECT a.customer_id FROM at_start a JOIN last_by_end l USING (customer_id)
-    WHERE l.last_t < $end_excl - to_days($inactive)
-),
-value_by_end AS (
-    SELECT customer_id, sum(amount) AS value FROM orders
-    WHERE customer_id IN (SELECT customer_id FROM scope) AND ordered_at < $end_excl
-    GROUP BY customer_id
-),
-aware AS (
-    SELECT customer_id, min(occurred_at) AS first_aware FROM interactions
-    WHERE stage = 'awareness' AND occurred_at >= $start AND occurred_at < $end_excl
-      AND customer_id IN (SELECT customer_id FROM scope)
-    GROUP BY customer_id
-),
-converted AS (
-    SELECT DISTINCT a.customer_id FROM aware a JOIN interactions i
-      ON i.customer_id = a.customer_id AND i.stage = 'purchase'
-     AND i.occurred_at >= a.first_aware AND i.occurred_at < $end_excl
+per_customer AS MATERIALIZED (
+    SELECT customer_id, {", ".join(per_customer)} FROM buckets GROUP BY customer_id
 )
-SELECT
-    (SELECT count(*) FROM scope WHERE signup_date IS NULL OR signup_date < $end_excl::DATE) AS customers,
-    (SELECT count(DISTINCT customer_id) FROM activity WHERE t >= $start AND t < $end_excl) AS active_customers,
-    (SELECT coalesce(sum(amount), 0) FROM orders
-        WHERE ordered_at >= $start AND ordered_at < $end_excl
-          AND customer_id IN (SELECT customer_id FROM scope)) AS revenue,
-    (SELECT count(*) FROM lost)::DOUBLE / nullif((SELECT count(*) FROM at_start), 0) AS churn_rate,
-    (SELECT avg(value) FROM value_by_end) AS average_clv,
-    (SELECT count(*) FROM converted)::DOUBLE / nullif((SELECT count(*) FROM aware), 0) AS conversion_rate
+{" UNION ALL ".join(per_window)}
+ORDER BY w
 """
+
+
+def kpi_series(
+    cur: duckdb.DuckDBPyConnection, filters: Filters, windows: list[tuple[dt.date, dt.date]], *, inactive_days: int = 90
+) -> list[dict[str, float | None]]:
+    """Filters (customer scope) and [(start, end)] inclusive date windows -> {kpi: value} per window, in order."""
+    if not windows:
+        return []
+    scope_sql, scope_params = customer_scope(filters)
+    # The scope condition uses positional parameters; name them so they mix with the window ones.
+    named: dict[str, object] = {}
+    for i, value in enumerate(scope_params):
+        scope_sql = scope_sql.replace("?", f"$p{i}", 1)
+        named[f"p{i}"] = value
+    instants = [
+        (dt.datetime.combine(start, dt.time.min), dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min))
+        for start, end in windows
+    ]
+    boundaries = sorted({moment for pair in instants for moment in pair})
+    position = {moment: k for k, moment in enumerate(boundaries, start=1)}
+    for k, moment in enumerate(boundaries, start=1):
+        named[f"b{k}"] = moment
+    for i, (start, end_excl) in enumerate(instants):
+        named[f"s{i}"], named[f"e{i}"] = start, end_excl
+        named[f"lo{i}"], named[f"hi{i}"] = position[start] - 1, position[end_excl] - 1
+    named["inactive"] = inactive_days
+    # Without a customer restriction the semi-join against all customers would only cost time
+    # (it triples the query on a million customers): every activity row is in scope.
+    in_scope = "customer_id IN (SELECT customer_id FROM scope)" if filters.restricts_customers else "TRUE"
+    sql = _windows_sql(len(windows), len(boundaries)).format(scope=scope_sql, in_scope=in_scope)
+    rows = cur.execute(sql, named).fetchall()
+    out = []
+    for row in rows:
+        values = dict(zip(KPI_NAMES, row[1:], strict=True))
+        out.append({k: (None if v is None else float(v)) for k, v in values.items()})
+    return out
 
 
 def kpi_values(cur: duckdb.DuckDBPyConnection, filters: Filters, *, inactive_days: int = 90) -> dict[str, float | None]:
     """Filters (with start and end) -> {kpi name: value} for that period; None where undefined."""
     if filters.start is None or filters.end is None:
         raise ValueError("filters need a start and an end date")
-    scope_sql, scope_params = customer_scope(filters)
-    # The scope condition uses positional parameters; inline them as named ones.
-    named = {f"p{i}": v for i, v in enumerate(scope_params)}
-    for i in range(len(scope_params)):
-        scope_sql = scope_sql.replace("?", f"$p{i}", 1)
-    params = {
-        "start": dt.datetime.combine(filters.start, dt.time.min),
-        "end_excl": dt.datetime.combine(filters.end + dt.timedelta(days=1), dt.time.min),
-        "inactive": inactive_days,
-        **named,
-    }
-    row = cur.execute(_KPI_SQL.format(scope=scope_sql), params).fetchone()
-    values = dict(zip(KPI_NAMES, row, strict=True))
-    return {k: (None if v is None else float(v)) for k, v in values.items()}
+    return kpi_series(cur, filters, [(filters.start, filters.end)], inactive_days=inactive_days)[0]
 
 
 def month_windows(end: dt.date, months: int) -> list[tuple[dt.date, dt.date]]:
@@ -154,19 +194,11 @@ def kpis(
     cur: duckdb.DuckDBPyConnection, filters: Filters, *, inactive_days: int = 90, trend_months: int = 6
 ) -> list[Kpi]:
     """Filters -> one :class:`Kpi` per name in ``KPI_NAMES``: value, previous period, monthly trend."""
-    now = kpi_values(cur, filters, inactive_days=inactive_days)
-    before = kpi_values(cur, filters.previous(), inactive_days=inactive_days)
-    trend_rows = []
-    for start, end in month_windows(filters.end, trend_months):
-        window = Filters(
-            start=start,
-            end=end,
-            segments=filters.segments,
-            countries=filters.countries,
-            channels=filters.channels,
-            saved_segment=filters.saved_segment,
-        )
-        trend_rows.append(kpi_values(cur, window, inactive_days=inactive_days))
+    if filters.start is None or filters.end is None:
+        raise ValueError("filters need a start and an end date")
+    previous = filters.previous()
+    windows = [(filters.start, filters.end), (previous.start, previous.end), *month_windows(filters.end, trend_months)]
+    now, before, *trend_rows = kpi_series(cur, filters, windows, inactive_days=inactive_days)
     return [Kpi(name, now[name], before[name], [row[name] for row in trend_rows]) for name in KPI_NAMES]
 
 

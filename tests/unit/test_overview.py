@@ -137,3 +137,38 @@ def test_filter_options_list_values_and_span(con):
     assert options["segments"] == ["X", "Y"]
     assert options["countries"] == ["DE", "FR"]
     assert options["period"] == [dt.date(2025, 6, 1), dt.date(2026, 3, 16)]
+
+
+def test_kpis_on_demo_data_match_a_plain_pandas_reading_of_the_definitions(demo_con):
+    """An independent, row-by-row reading of the README definitions gives the same six numbers."""
+    import pandas as pd
+
+    start, end = dt.date(2026, 1, 1), dt.date(2026, 3, 31)
+    s, e = pd.Timestamp(start), pd.Timestamp(end) + pd.Timedelta(days=1)
+    inactive = pd.Timedelta(days=90)
+    cur = demo_con.cursor()
+    customers = cur.execute("SELECT customer_id, signup_date FROM customers").df()
+    orders = cur.execute("SELECT customer_id, ordered_at AS t, amount FROM orders").df()
+    inter = cur.execute("SELECT customer_id, occurred_at AS t, stage FROM interactions").df()
+    activity = pd.concat([orders[["customer_id", "t"]], inter[["customer_id", "t"]]])
+
+    expected_customers = int((customers.signup_date.isna() | (pd.to_datetime(customers.signup_date) < e)).sum())
+    expected_active = activity[(activity.t >= s) & (activity.t < e)].customer_id.nunique()
+    expected_revenue = orders[(orders.t >= s) & (orders.t < e)].amount.sum()
+    last_start = activity[activity.t < s].groupby("customer_id").t.max()
+    at_start = set(last_start[last_start >= s - inactive].index)
+    last_end = activity[activity.t < e].groupby("customer_id").t.max()
+    lost = {c for c in at_start if last_end[c] < e - inactive}
+    value = orders[orders.t < e].groupby("customer_id").amount.sum()
+    aware = inter[(inter.stage == "awareness") & (inter.t >= s) & (inter.t < e)].groupby("customer_id").t.min()
+    purchases = inter[(inter.stage == "purchase") & (inter.t < e)]
+    converted = {c for c, t in aware.items() if ((purchases.customer_id == c) & (purchases.t >= t)).any()}
+
+    got = overview.kpi_values(cur, Filters(start=start, end=end))
+    assert got["customers"] == expected_customers
+    assert got["active_customers"] == expected_active
+    assert got["revenue"] == pytest.approx(expected_revenue)
+    assert got["churn_rate"] == pytest.approx(len(lost) / len(at_start))
+    assert got["average_clv"] == pytest.approx(value.mean())
+    assert got["conversion_rate"] == pytest.approx(len(converted) / len(aware))
+    assert 0 < got["churn_rate"] < 1 and 0 < got["conversion_rate"] < 1
