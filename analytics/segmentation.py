@@ -11,7 +11,7 @@ lines ``customer_id, ordered_at, amount[, order_id]``:
   column every distinct timestamp of a customer is one order);
 - ``monetary``: net sum of all the customer's amounts (returns and credits subtract).
 
-Scores are quintiles 1..5 from SQL ``ntile(5)``, so every score holds a fifth of the customers
+Scores are quintiles 1..5 as SQL ``ntile(5)`` assigns them, so every score holds a fifth of the customers
 (sizes differ by at most one). Ties are broken deterministically, which means equal values can get
 neighbouring scores: R orders by recency (older first; customers without a purchase first), then
 frequency, monetary and customer id; F by frequency, then monetary and customer id; M by monetary,
@@ -356,16 +356,12 @@ def _segment_case(rules: Sequence[SegmentRule]) -> tuple[str, dict]:
 RFM_COLUMNS = ["customer_id", "recency_days", "frequency", "monetary", "r", "f", "m", "segment"]
 
 
-def _rfm_sql(lines_sql: str, rules: Sequence[SegmentRule]) -> tuple[str, dict]:
-    """SQL over a relation ``lines(customer_id, order_key, ordered_at, amount)`` -> RFM per customer.
-
-    Uses ``$as_of`` (a DATE). Two GROUP BYs (order, then customer) are cheaper than a distinct count.
-    Amounts are summed as DECIMAL (4 decimal places) so that the sum, and with it the M score and
-    its tie-breaks, does not depend on the order in which parallel threads add the lines.
-    """
-    case_sql, params = _segment_case(rules)
-    sql = f"""
-    WITH lines AS ({lines_sql}),
+#: CTEs over ``lines(customer_id, order_key, ordered_at, amount)`` -> ``per_customer(customer_id,
+#: recency_days, frequency, monetary)``. Uses ``$as_of`` (a DATE). Two GROUP BYs (order, then
+#: customer) are cheaper than a distinct count. Amounts are summed as DECIMAL (4 decimal places) so
+#: that the sum, and with it the M score and its tie-breaks, does not depend on the order in which
+#: parallel threads add the lines.
+_PER_CUSTOMER_CTES = """
     per_order AS (
         SELECT customer_id, order_key, sum(amount::DECIMAL(18, 4)) AS amount,
                max(CASE WHEN amount > 0 THEN ordered_at END) AS last_purchase
@@ -377,7 +373,27 @@ def _rfm_sql(lines_sql: str, rules: Sequence[SegmentRule]) -> tuple[str, dict]:
                count(last_purchase) AS frequency,
                sum(amount)::DOUBLE AS monetary
         FROM per_order GROUP BY customer_id
-    ),
+    )
+"""
+
+
+def _per_customer_sql(lines_sql: str) -> str:
+    """SQL over a relation ``lines(customer_id, order_key, ordered_at, amount)`` -> customer_id, recency_days, frequency, monetary (by customer_id)."""
+    return f"""
+    WITH lines AS ({lines_sql}), {_PER_CUSTOMER_CTES}
+    SELECT customer_id, recency_days, frequency, monetary FROM per_customer ORDER BY customer_id
+    """
+
+
+def _rfm_sql(lines_sql: str, rules: Sequence[SegmentRule]) -> tuple[str, dict]:
+    """SQL over a relation ``lines(customer_id, order_key, ordered_at, amount)`` -> RFM per customer.
+
+    The reference definition of the scores in SQL window functions; :func:`_score_rfm` computes the
+    same scores faster from the per-customer values (tests check that both agree).
+    """
+    case_sql, params = _segment_case(rules)
+    sql = f"""
+    WITH lines AS ({lines_sql}), {_PER_CUSTOMER_CTES},
     scored AS (
         SELECT *,
             ntile(5) OVER (ORDER BY recency_days DESC NULLS FIRST, frequency, monetary, customer_id) AS r,
@@ -389,6 +405,51 @@ def _rfm_sql(lines_sql: str, rules: Sequence[SegmentRule]) -> tuple[str, dict]:
     FROM scored ORDER BY customer_id
     """
     return sql, params
+
+
+def _ntile(order: np.ndarray, buckets: int = 5) -> np.ndarray:
+    """Row positions in ranking order -> SQL ``ntile(buckets)`` of each row (1-based, in row order).
+
+    As in SQL, the first ``n % buckets`` tiles hold one row more; with fewer rows than buckets the
+    tiles are 1..n.
+    """
+    n = len(order)
+    buckets = min(buckets, n)
+    if n == 0:
+        return np.zeros(0, dtype="int64")
+    size, large = divmod(n, buckets)
+    position = np.arange(n)
+    big_rows = large * (size + 1)
+    tiles = np.where(position < big_rows, position // (size + 1), large + (position - big_rows) // size) + 1
+    out = np.empty(n, dtype="int64")
+    out[order] = tiles
+    return out
+
+
+def _score_rfm(per_customer: pd.DataFrame, rules: Sequence[SegmentRule]) -> pd.DataFrame:
+    """customer_id, recency_days, frequency, monetary (sorted by customer_id) -> adds r, f, m, segment.
+
+    The same ranking as the window functions of :func:`_rfm_sql` (see the module docstring), done
+    with NumPy sorts on numbers: the row position stands for the customer id.
+    """
+    frame = per_customer.reset_index(drop=True)
+    position = np.arange(len(frame))
+    recency = pd.to_numeric(frame["recency_days"]).to_numpy(dtype="float64", na_value=np.nan)
+    frequency = frame["frequency"].to_numpy(dtype="float64")
+    monetary = frame["monetary"].to_numpy(dtype="float64")
+    # np.lexsort sorts by the last key first. Recency: older first, customers without a purchase first.
+    older_first = np.where(np.isnan(recency), -np.inf, -recency)
+    r = _ntile(np.lexsort((position, monetary, frequency, older_first)))
+    f = _ntile(np.lexsort((position, monetary, frequency)))
+    m = _ntile(np.lexsort((position, frequency, monetary)))
+    conditions = [
+        (r >= rule.r[0]) & (r <= rule.r[1]) & (f >= rule.f[0]) & (f <= rule.f[1]) & (m >= rule.m[0]) & (m <= rule.m[1])
+        for rule in rules
+    ]
+    names = np.array([rule.name for rule in rules] + [OTHER_SEGMENT], dtype=object)
+    # Index of the first matching rule; len(rules) (-> "Other") when none matches.
+    first = np.argmax(np.vstack([*conditions, np.ones(len(frame), dtype=bool)]), axis=0)
+    return frame.assign(r=r, f=f, m=m, segment=names[first])
 
 
 def _typed_rfm(frame: pd.DataFrame) -> pd.DataFrame:
@@ -464,12 +525,12 @@ def rfm(
     if lines.empty:
         result = _typed_rfm(pd.DataFrame(columns=RFM_COLUMNS))
     else:
-        sql, params = _rfm_sql("SELECT customer_id, order_key, ordered_at, amount FROM rfm_input", rules)
+        sql = _per_customer_sql("SELECT customer_id, order_key, ordered_at, amount FROM rfm_input")
         con = duckdb.connect()
         try:
             con.execute("SET enable_external_access = false")
             con.register("rfm_input", lines)
-            result = _typed_rfm(con.execute(sql, {**params, "as_of": as_of_date}).df())
+            result = _typed_rfm(_score_rfm(con.execute(sql, {"as_of": as_of_date}).df(), rules))
         finally:
             con.close()
     result.attrs["dropped_lines"] = dropped
@@ -550,8 +611,8 @@ def rfm_scores(
     as_of = as_of or default_as_of(filters)
     rules = list(DEFAULT_SEGMENT_MAP if segment_map is None else segment_map)
     lines_sql, params = _store_lines_sql(filters, as_of, exclude_returns=exclude_returns)
-    sql, seg_params = _rfm_sql(lines_sql, rules)
-    return _typed_rfm(cur.execute(sql, {**params, **seg_params, "as_of": as_of}).df())
+    per_customer = cur.execute(_per_customer_sql(lines_sql), {**params, "as_of": as_of}).df()
+    return _typed_rfm(_score_rfm(per_customer, rules))
 
 
 def segment_summary(scores: pd.DataFrame, *, segment_map: Sequence[SegmentRule] | None = None) -> pd.DataFrame:
@@ -1221,6 +1282,12 @@ def save_lifecycle_rules(con: duckdb.DuckDBPyConnection, rules: LifecycleRules) 
     return problems
 
 
+def _add_months(month: dt.date, months: int) -> dt.date:
+    """First day of a month -> the first day ``months`` months later (earlier when negative)."""
+    index = month.year * 12 + month.month - 1 + months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
 def _lifecycle_sql(filters: Filters, rules: LifecycleRules, as_of: dt.date) -> tuple[str, dict]:
     """SQL -> customer_id, month (first day), stage for every month of the period (up to ``as_of``)."""
     problems = rules.problems()
@@ -1243,6 +1310,10 @@ def _lifecycle_sql(filters: Filters, rules: LifecycleRules, as_of: dt.date) -> t
         }
     )
     window = int(rules.loyal_months) - 1
+    # The month grid starts where the earliest loyalty window of the period starts; the last purchase
+    # before the grid is carried in from `before`. (A grid from each customer's first month gives the
+    # same stages but grows with the whole order history.)
+    params["grid_start"] = _add_months(first_month, -window)
     sql = f"""
     WITH per_month AS (
         SELECT customer_id, date_trunc('month', ordered_at)::DATE AS month,
@@ -1253,17 +1324,23 @@ def _lifecycle_sql(filters: Filters, rules: LifecycleRules, as_of: dt.date) -> t
     ),
     firsts AS (SELECT customer_id, min(month) AS first_month FROM per_month GROUP BY customer_id),
     months AS (
-        SELECT unnest(generate_series((SELECT min(first_month) FROM firsts), $last_month::DATE, INTERVAL 1 MONTH))::DATE
-            AS month
+        SELECT unnest(generate_series(greatest((SELECT min(first_month) FROM firsts), $grid_start::DATE),
+                                      $last_month::DATE, INTERVAL 1 MONTH))::DATE AS month
+    ),
+    before AS (
+        SELECT customer_id, max(last_day) AS last_day FROM per_month WHERE month < $grid_start::DATE GROUP BY customer_id
     ),
     grid AS (
-        SELECT f.customer_id, m.month, f.first_month, coalesce(p.orders, 0) AS orders, p.last_day
+        SELECT f.customer_id, m.month, f.first_month, coalesce(p.orders, 0) AS orders, p.last_day,
+               b.last_day AS last_before
         FROM firsts f JOIN months m ON m.month >= f.first_month
         LEFT JOIN per_month p ON p.customer_id = f.customer_id AND p.month = m.month
+        LEFT JOIN before b ON b.customer_id = f.customer_id
     ),
     rolled AS (
         SELECT customer_id, month, first_month,
-               max(last_day) OVER (PARTITION BY customer_id ORDER BY month ROWS UNBOUNDED PRECEDING) AS last_order,
+               coalesce(max(last_day) OVER (PARTITION BY customer_id ORDER BY month ROWS UNBOUNDED PRECEDING),
+                        last_before) AS last_order,
                sum(orders) OVER (PARTITION BY customer_id ORDER BY month ROWS BETWEEN {window} PRECEDING AND CURRENT ROW)
                    AS window_orders,
                least((month + INTERVAL 1 MONTH - INTERVAL 1 DAY)::DATE, $as_of::DATE) AS month_end

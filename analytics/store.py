@@ -119,7 +119,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def _harden(con: duckdb.DuckDBPyConnection, allowed: list[Path]) -> None:
-    """No extension installs or loads, and file access only below the allowed folders."""
+    """No extension installs or loads, and file access only below the allowed folders (data and uploads)."""
     con.execute("SET autoinstall_known_extensions = false")
     con.execute("SET autoload_known_extensions = false")
     con.execute("SET allow_community_extensions = false")
@@ -179,7 +179,7 @@ def connect(
     if not read_only:
         migrate(con)
     if harden:
-        allowed = [upload_dir(), Path(tempfile.gettempdir())]
+        allowed = [upload_dir()]
         if not in_memory:
             allowed.append(target.parent)
         _harden(con, allowed)
@@ -209,7 +209,7 @@ _RETRYABLE = ("conflict on update", "transaction conflict", "conflict on tuple")
 
 
 @contextmanager
-def transaction(con: duckdb.DuckDBPyConnection, *, retries: int = 3) -> Iterator[duckdb.DuckDBPyConnection]:
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
     """One short write transaction on a fresh cursor, behind the process-wide write lock.
 
     Use as ``with transaction(con) as cur: cur.execute(...)``. Everything inside commits together

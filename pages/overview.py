@@ -8,7 +8,7 @@ from analytics import overview
 from analytics.charts import overview as overview_charts
 from ui.downloads import download_buttons
 from ui.frame import cursor, page_setup
-from ui.i18n import _, fmt_money, fmt_number, fmt_pct
+from ui.i18n import _, fmt_money, fmt_number, fmt_pct, fmt_signed
 
 ctx = page_setup(_("Overview"))
 
@@ -71,18 +71,23 @@ with st.container(horizontal=True):
         label, fmt, help_text = TILES[kpi.name]
         if kpi.change is None:
             delta = None
+            help_text += " " + _(
+                "No comparison: there is no value for the period before (no data, or nobody to count)."
+            )
         elif kpi.name in ("churn_rate", "conversion_rate"):
-            delta = _("{points} pts").format(points=fmt_number(kpi.change * 100, 1))
+            delta = _("{points} pts").format(points=fmt_signed(kpi.change * 100, lambda v: fmt_number(v, 1)))
         else:
-            delta = fmt(kpi.change) if fmt is not fmt_number else fmt_number(kpi.change)
+            delta = fmt_signed(kpi.change, fmt)
+        # The small line shows the same figure month by month; months without a value are left out.
+        trend = [v for v in kpi.trend if v is not None]
         st.metric(
             label,
             fmt(kpi.value),
             delta=delta,
             delta_color="inverse" if kpi.name in INVERSE else "normal",
-            help=help_text,
+            help=help_text + " " + _("The line shows the same figure for each of the last six months."),
             border=True,
-            chart_data=[v if v is not None else 0 for v in kpi.trend],
+            chart_data=trend or None,
             chart_type="line",
         )
 

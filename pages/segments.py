@@ -97,9 +97,22 @@ def load_map(version: int) -> list[seg.SegmentRule]:
     return seg.load_segment_map(cursor())
 
 
+# Two levels for the per-customer tables: the large frame (hundreds of thousands of rows) is cached
+# once, and the screen-sized results built from it are cached separately. A rerun then only reads
+# the small entries (st.cache_data copies every value it returns); the large frame is read again
+# only when a per-customer table is opened or a group is saved.
+
+
 @st.cache_data(ttl=600, max_entries=32, show_spinner=False)
 def load_rfm(filters, version: int, as_of: dt.date, rules: tuple) -> pd.DataFrame:
     return seg.rfm_scores(cursor(), filters, as_of=as_of, segment_map=rules)
+
+
+@st.cache_data(ttl=600, max_entries=32, show_spinner=False)
+def load_rfm_summary(filters, version: int, as_of: dt.date, rules: tuple) -> tuple[pd.DataFrame, int, float]:
+    """(segment summary, customers scored, net revenue) of the RFM scores."""
+    scores = load_rfm(filters, version, as_of, rules)
+    return seg.segment_summary(scores, segment_map=rules), len(scores), float(scores["monetary"].sum())
 
 
 @st.cache_data(ttl=600, max_entries=32, show_spinner=False)
@@ -107,6 +120,15 @@ def load_abc(filters, version: int, as_of: dt.date, rules: tuple, cutoffs: tuple
     # Revenue per customer is the RFM table's monetary value: rank it instead of scanning the orders again.
     scores = load_rfm(filters, version, as_of, rules)
     return seg.abc_table(scores[["customer_id", "monetary"]].rename(columns={"monetary": "revenue"}), cutoffs=cutoffs)
+
+
+@st.cache_data(ttl=600, max_entries=32, show_spinner=False)
+def load_abc_summary(
+    filters, version: int, as_of: dt.date, rules: tuple, cutoffs: tuple[float, float]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(class summary, Pareto curve) of the ABC classes."""
+    classes = load_abc(filters, version, as_of, rules, cutoffs)
+    return seg.abc_summary(classes), seg.pareto_curve(classes)
 
 
 @st.cache_data(ttl=600, max_entries=16, show_spinner=False)
@@ -132,8 +154,25 @@ def load_clusters(filters, version: int, as_of: dt.date, columns: tuple, method:
 
 
 @st.cache_data(ttl=600, max_entries=16, show_spinner=False)
-def load_personas(filters, version: int, as_of: dt.date, groups: pd.DataFrame, order: tuple) -> pd.DataFrame:
-    return seg.personas(cursor(), filters, groups, as_of=as_of, order=order)
+def load_cluster_view(filters, version: int, as_of: dt.date, columns: tuple, method: str, seed: int, k: int):
+    """(profiles, PCA projection) of the clusters, without the assignment of every customer."""
+    _assignment, profiles, projection = load_clusters(filters, version, as_of, columns, method, seed, k)
+    return profiles, projection
+
+
+@st.cache_data(ttl=600, max_entries=16, show_spinner=False)
+def load_rfm_personas(filters, version: int, as_of: dt.date, rules: tuple) -> pd.DataFrame:
+    groups = load_rfm(filters, version, as_of, rules)[["customer_id", "segment"]].rename(columns={"segment": "group"})
+    return seg.personas(cursor(), filters, groups, as_of=as_of, order=tuple(r.name for r in rules))
+
+
+@st.cache_data(ttl=600, max_entries=16, show_spinner=False)
+def load_cluster_personas(
+    filters, version: int, as_of: dt.date, columns: tuple, method: str, seed: int, k: int
+) -> pd.DataFrame:
+    assignment, profiles, _projection = load_clusters(filters, version, as_of, columns, method, seed, k)
+    groups = assignment.rename(columns={"cluster": "group"}).astype({"group": str})
+    return seg.personas(cursor(), filters, groups, as_of=as_of, order=tuple(str(c) for c in profiles["cluster"]))
 
 
 @st.cache_data(ttl=600, max_entries=8, show_spinner=False)
@@ -209,6 +248,25 @@ def share_columns(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return out
 
 
+#: Above this many rows a per-customer table is offered as CSV and Parquet instead of Excel: an
+#: Excel file of 50,000 rows already takes about 20 s to write (and Excel stops at 1,048,576 rows).
+EXCEL_MAX_ROWS = 50_000
+
+
+def customer_table(frame: pd.DataFrame, name: str) -> None:
+    """A scrollable table of one row per customer, with its downloads."""
+    st.dataframe(frame, hide_index=True, width="stretch", height=300, key=name)
+    if len(frame) > EXCEL_MAX_ROWS:
+        st.caption(
+            _("{n} rows: too many for Excel, so the table downloads as CSV or Parquet.").format(
+                n=fmt_number(len(frame))
+            )
+        )
+        download_buttons(frame, name, formats=("csv", "parquet"))
+    else:
+        download_buttons(frame, name)
+
+
 PCT = st.column_config.NumberColumn(format="%.1f %%")
 MONEY = st.column_config.NumberColumn(format="€%,.0f")
 NUMBER1 = st.column_config.NumberColumn(format="%.1f")
@@ -262,7 +320,6 @@ if checks["usable"] == 0:
     st.stop()
 
 rules = tuple(load_map(ctx.version))
-scores = load_rfm(f, ctx.version, as_of, rules)
 
 tab_rfm, tab_abc, tab_clusters, tab_personas, tab_lifecycle, tab_saved = st.tabs(
     [_("RFM"), _("ABC"), _("Clusters"), _("Personas"), _("Lifecycle"), _("Saved segments")],
@@ -274,17 +331,17 @@ tab_rfm, tab_abc, tab_clusters, tab_personas, tab_lifecycle, tab_saved = st.tabs
 
 
 def rfm_tab() -> None:
-    summary = seg.segment_summary(scores, segment_map=rules)
+    summary, scored, revenue = load_rfm_summary(f, ctx.version, as_of, rules)
     largest = summary.sort_values("customers", ascending=False).iloc[0]
     champions = summary[summary["segment"] == rules[0].name]
     with st.container(horizontal=True):
         st.metric(
             _("Customers scored"),
-            fmt_number(len(scores)),
+            fmt_number(scored),
             border=True,
             help=_("Customers with at least one order line in the period."),
         )
-        st.metric(_("Net revenue"), fmt_money(float(scores["monetary"].sum())), border=True)
+        st.metric(_("Net revenue"), fmt_money(revenue), border=True)
         st.metric(
             _("Largest segment"),
             _(str(largest["segment"])),
@@ -349,21 +406,29 @@ def rfm_tab() -> None:
         columns[i % 2].markdown(
             f"**{_(row.segment)}** ({fmt_number(row.customers)}): {_(row.action) if row.action else '–'}"
         )
-    with st.expander(_("Scores per customer"), icon=":material/table_rows:"):
-        st.caption(
-            _(
-                "Scores 1–5 are quintiles: each score holds a fifth of the customers. Equal values are ordered by the "
-                "other two measures and then by customer id, so they can fall into neighbouring scores."
+    scores_box = st.expander(
+        _("Scores per customer"), icon=":material/table_rows:", key="rfm_scores_open", on_change="rerun"
+    )
+    if scores_box.open:  # The table of every customer is built only when asked for.
+        with scores_box:
+            st.caption(
+                _(
+                    "Scores 1–5 are quintiles: each score holds a fifth of the customers. Equal values are ordered by the "
+                    "other two measures and then by customer id, so they can fall into neighbouring scores."
+                )
             )
-        )
-        st.dataframe(scores, hide_index=True, width="stretch", height=300, key="rfm_scores")
-        download_buttons(scores, "rfm_scores")
-    names = [r.name for r in rules if (scores["segment"] == r.name).any()]
+            customer_table(load_rfm(f, ctx.version, as_of, rules), "rfm_scores")
+
+    def members(group: str) -> pd.Series:
+        scores = load_rfm(f, ctx.version, as_of, rules)
+        return scores.loc[scores["segment"] == group, "customer_id"]
+
+    names = [r.name for r in rules if r.name in set(present["segment"])]
     if names:
         save_form(
             "rfm",
             names,
-            lambda g: scores.loc[scores["segment"] == g, "customer_id"],
+            members,
             label_of=lambda g: _(g),
             description_of=lambda g: _("RFM segment on {day}").format(day=fmt_date(as_of)),
         )
@@ -439,8 +504,8 @@ def abc_tab() -> None:
     if ab <= a:
         st.error(_("The second cut-off must be larger than the first."))
         return
-    classes = load_abc(f, ctx.version, as_of, rules, (a / 100, ab / 100))
-    summary = seg.abc_summary(classes)
+    cutoffs = (a / 100, ab / 100)
+    summary, curve = load_abc_summary(f, ctx.version, as_of, rules, cutoffs)
     with st.container(horizontal=True):
         for row in summary.itertuples():
             st.metric(
@@ -455,9 +520,9 @@ def abc_tab() -> None:
             )
     st.plotly_chart(
         charts.pareto_chart(
-            seg.pareto_curve(classes),
+            curve,
             summary,
-            cutoffs=(a / 100, ab / 100),
+            cutoffs=cutoffs,
             title=_("Pareto curve of revenue"),
             x_title=_("Share of customers, largest first (%)"),
             y_title=_("Cumulative share of revenue (%)"),
@@ -486,14 +551,21 @@ def abc_tab() -> None:
         key="abc_summary",
     )
     download_buttons(summary, "abc_classes")
-    with st.expander(_("Class per customer"), icon=":material/table_rows:"):
-        st.dataframe(classes, hide_index=True, width="stretch", height=300, key="abc_customers")
-        download_buttons(classes, "abc_customers")
-    present = [c for c in ("A", "B", "C") if (classes["abc_class"] == c).any()]
+    classes_box = st.expander(
+        _("Class per customer"), icon=":material/table_rows:", key="abc_customers_open", on_change="rerun"
+    )
+    if classes_box.open:  # The table of every customer is built only when asked for.
+        with classes_box:
+            customer_table(load_abc(f, ctx.version, as_of, rules, cutoffs), "abc_customers")
+
+    def members(group: str) -> pd.Series:
+        classes = load_abc(f, ctx.version, as_of, rules, cutoffs)
+        return classes.loc[classes["abc_class"] == group, "customer_id"]
+
     save_form(
         "abc",
-        present,
-        lambda g: classes.loc[classes["abc_class"] == g, "customer_id"],
+        summary.loc[summary["customers"] > 0, "abc_class"].tolist(),
+        members,
         label_of=lambda g: _("ABC class {name}").format(name=g),
         description_of=lambda g: _("ABC class with cut-offs {a} % / {b} %").format(a=a, b=ab),
     )
@@ -516,8 +588,7 @@ def cluster_name(cluster: int, traits: dict) -> str:
 
 
 def clusters_tab() -> None:
-    features = load_features(f, ctx.version, as_of)
-    if len(features) < 10:
+    if checks["customers"] < 10:  # the customers with a usable order line are those clustered
         st.info(_("Clustering needs at least 10 customers with orders in the selection."))
         return
     cols = st.columns([3, 1, 1])
@@ -581,7 +652,7 @@ def clusters_tab() -> None:
         download_buttons(diagnostics, "cluster_diagnostics")
     ks = [int(k) for k in diagnostics["k"]]
     k = st.select_slider(_("Number of clusters"), ks, value=suggestion.k if suggestion.k in ks else ks[0], key="cl_k")
-    assignment, profiles, projection = load_clusters(f, ctx.version, as_of, columns, method, seed, k)
+    profiles, projection = load_cluster_view(f, ctx.version, as_of, columns, method, seed, k)
     traits = seg.cluster_traits(profiles, columns=columns)
     names = {int(c): cluster_name(int(c), traits) for c in profiles["cluster"]}
     st.plotly_chart(
@@ -617,10 +688,15 @@ def clusters_tab() -> None:
         key="cl_profiles",
     )
     download_buttons(profiles.assign(name=profiles["cluster"].map(names)), "cluster_profiles")
+
+    def members(group: int) -> pd.Series:
+        assignment = load_clusters(f, ctx.version, as_of, columns, method, seed, k)[0]
+        return assignment.loc[assignment["cluster"] == group, "customer_id"]
+
     save_form(
         "clusters",
         [int(c) for c in profiles["cluster"]],
-        lambda g: assignment.loc[assignment["cluster"] == g, "customer_id"],
+        members,
         label_of=lambda g: names[g],
         description_of=lambda g: _("Cluster of {k} ({method}, seed {seed})").format(k=k, method=method, seed=seed),
     )
@@ -679,8 +755,7 @@ def personas_tab() -> None:
         _("Each card describes the typical customer of a group. Churn risk will appear here once churn scores exist.")
     )
     if basis == "clusters":
-        features = load_features(f, ctx.version, as_of)
-        if len(features) < 10:
+        if checks["customers"] < 10:
             st.info(_("Clustering needs at least 10 customers with orders in the selection."))
             return
         columns, method, seed = cluster_settings()
@@ -689,20 +764,17 @@ def personas_tab() -> None:
             st.info(_("The customers are too alike to form clusters."))
             return
         k = int(st.session_state.get("cl_k") or seg.suggest_k(diagnostics).k)
-        assignment, profiles, _projection = load_clusters(f, ctx.version, as_of, columns, method, seed, k)
+        profiles, _projection = load_cluster_view(f, ctx.version, as_of, columns, method, seed, k)
         traits = seg.cluster_traits(profiles, columns=columns)
-        groups = assignment.rename(columns={"cluster": "group"}).astype({"group": str})
-        order = tuple(str(c) for c in profiles["cluster"])
+        table = load_cluster_personas(f, ctx.version, as_of, columns, method, seed, k)
         titles = {str(c): cluster_name(int(c), traits) for c in profiles["cluster"]}
         needs = {
             str(c): " ".join(TRAIT_NEEDS.get(t, "") for t in traits.get(int(c), [])[:1]) for c in profiles["cluster"]
         }
     else:
-        groups = scores[["customer_id", "segment"]].rename(columns={"segment": "group"})
-        order = tuple(r.name for r in rules)
+        table = load_rfm_personas(f, ctx.version, as_of, rules)
         titles = {r.name: _(r.name) for r in rules}
         needs = {r.name: SEGMENT_NEEDS.get(r.name) or (_(r.action) if r.action else "–") for r in rules}
-    table = load_personas(f, ctx.version, as_of, groups, order)
     for start in range(0, len(table), 3):
         columns = st.columns(3)
         for column, row in zip(columns, table.iloc[start : start + 3].itertuples(), strict=False):
@@ -807,13 +879,18 @@ def lifecycle_tab() -> None:
                 st.dataframe(flows, hide_index=True, width="stretch", key="lc_flows")
                 download_buttons(flows, "lifecycle_flows")
     last = months[-1]
-    members = load_stage_members(f, ctx.version, as_of, current, last)
-    present = [s for s in seg.LIFECYCLE_STAGES if (members["stage"] == s).any()]
+    in_last = counts[(pd.to_datetime(counts["month"]).dt.date == last) & (counts["customers"] > 0)]
+    present = [s for s in seg.LIFECYCLE_STAGES if s in set(in_last["stage"])]
+
+    def members(group: str) -> pd.Series:
+        stages = load_stage_members(f, ctx.version, as_of, current, last)
+        return stages.loc[stages["stage"] == group, "customer_id"]
+
     if present:
         save_form(
             "lifecycle",
             present,
-            lambda g: members.loc[members["stage"] == g, "customer_id"],
+            members,
             label_of=lambda g: _("Stage '{stage}' in {month}").format(
                 stage=STAGE_NAMES[g], month=last.strftime("%b %Y")
             ),

@@ -55,3 +55,14 @@ def fmt_date(value: dt.date | dt.datetime | None) -> str:
     if value is None:
         return "–"
     return value.strftime("%d.%m.%Y") if LOCALE == "de" else value.strftime("%d %b %Y")
+
+
+def fmt_signed(value: float | None, formatter=fmt_number) -> str:
+    """A change with its sign in front: -150163 with fmt_money -> '-€150,163', 12 -> '+12'.
+
+    Streamlit reads the direction of a metric's delta from a leading '-', so the sign must come
+    before any currency symbol.
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return ("-" if value < 0 else "+") + formatter(abs(value))

@@ -39,3 +39,11 @@ def test_an_empty_period_says_so_instead_of_failing(app_db):
     first = at.date_input(key="f_period").min
     at.date_input(key="f_period").set_value((first, first + dt.timedelta(days=0))).run()
     assert not at.exception
+
+
+def test_every_change_starts_with_its_sign(app_db):
+    """Guards a fall shown as a green rise: Streamlit reads the direction from the first character."""
+    at = app_test("pages/overview.py").run()
+    deltas = [m.delta for m in at.metric if m.delta]
+    assert deltas
+    assert all(d[0] in "+-" for d in deltas)

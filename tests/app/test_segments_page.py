@@ -91,6 +91,24 @@ def test_saving_a_segment_offers_it_as_the_global_filter(app_db):
     assert any("exists" in e.value for e in at.error)
 
 
+def test_per_customer_tables_are_built_only_when_opened(app_db):
+    """The expanders with one row per customer run lazily: closed, no table; opened, every scored customer."""
+    at = open_page()
+    assert not any({"customer_id", "r", "f", "m"} <= set(d.value.columns) for d in at.dataframe)
+    at.session_state["rfm_scores_open"] = True
+    at.run()
+    assert not at.exception
+    scores = frame(at, "customer_id", "r", "f", "m")
+    assert len(scores) == int(at.metric[0].value.replace(",", ""))
+    assert at.get("download_button")
+    at.session_state["seg_tab"] = "ABC"
+    at.session_state["abc_customers_open"] = True
+    at.run()
+    assert not at.exception
+    classes = frame(at, "customer_id", "abc_class")
+    assert len(classes) == len(scores)
+
+
 def test_abc_tab_classes_and_adjustable_cut_offs(app_db):
     at = open_page("ABC")
     assert not at.exception

@@ -435,6 +435,76 @@ def test_what_if_changes_only_what_is_asked(trained, synthetic):
         churn.what_if(trained["logistic"], row, {"shoe_size": 42})
 
 
+def _awkward_rows(X: pd.DataFrame) -> pd.DataFrame:
+    """A small scoring frame with what real data brings: unseen and missing categories, missing numbers, shuffled rows."""
+    frame = X.sample(frac=1.0, random_state=3).head(300).copy()
+    frame.iloc[:5, frame.columns.get_loc("country")] = "Atlantis"
+    frame.iloc[5:10, frame.columns.get_loc("segment")] = None
+    frame.iloc[10:15, frame.columns.get_loc("recency_days")] = np.nan
+    frame.iloc[15:20, frame.columns.get_loc("acquisition_channel")] = np.nan
+    return frame
+
+
+def test_fast_scoring_gives_the_plain_pipeline_probabilities(trained, synthetic, monkeypatch):
+    frame = _awkward_rows(synthetic["valid"][0])
+    monkeypatch.setattr(churn, "SCORE_CHUNK", 64)  # several blocks and a short last one
+    for kind in churn.MODELS:
+        model = trained[kind]
+        fast = churn._fast_predict_proba(model.estimator, frame, model.numeric, model.categorical)
+        assert fast is not None, "the fast path must cover the models train() builds"
+        plain = model.plain_predict_proba(frame)
+        np.testing.assert_allclose(fast, plain, rtol=0, atol=1e-9)
+        np.testing.assert_allclose(model.predict_proba(frame), plain, rtol=0, atol=1e-9)
+        # text held as pandas categories or strings scores the same as plain object columns
+        as_category = frame.astype({c: "category" for c in model.categorical})
+        np.testing.assert_allclose(model.predict_proba(as_category), plain, rtol=0, atol=1e-9)
+        one = frame.head(1)
+        np.testing.assert_allclose(model.predict_proba(one), model.plain_predict_proba(one), rtol=0, atol=1e-9)
+
+
+def test_fast_scoring_covers_frozen_and_ensemble_calibration(synthetic, monkeypatch):
+    X, y = synthetic["train"]
+    frame = _awkward_rows(synthetic["valid"][0])
+    monkeypatch.setattr(churn, "CALIBRATION_SPLIT_FROM", 500)  # the large-data path: one fit + FrozenEstimator
+    for kind in churn.MODELS:
+        model = churn.train(X, y, model=kind, holdout=0.25)
+        assert type(model.estimator.calibrated_classifiers_[0].estimator).__name__ == "FrozenEstimator"
+        np.testing.assert_allclose(model.predict_proba(frame), model.plain_predict_proba(frame), rtol=0, atol=1e-9)
+    # an ensemble of k calibrated pipelines (CalibratedClassifierCV(ensemble=True)) is averaged like sklearn does
+    from sklearn.calibration import CalibratedClassifierCV
+
+    numeric, categorical = churn._split_columns(X)
+    ensemble = CalibratedClassifierCV(churn.build_pipeline("logistic", numeric, categorical), cv=3, ensemble=True)
+    ensemble.fit(churn._prepare(X, numeric, categorical), y)
+    model = churn.ChurnModel(ensemble, "logistic", numeric, categorical)
+    assert len(ensemble.calibrated_classifiers_) == 3
+    np.testing.assert_allclose(model.predict_proba(frame), model.plain_predict_proba(frame), rtol=0, atol=1e-9)
+
+
+def test_fast_scoring_on_an_uploaded_table_without_categories_in_common():
+    rng = np.random.default_rng(5)
+    n = 400
+    table = pd.DataFrame(
+        {
+            "tenure": rng.integers(0, 72, n).astype(str),
+            "contract": rng.choice(["Month-to-month", "One year", "Two year"], n),
+            "paperless": rng.choice([True, False], n),
+            "charges": np.round(rng.uniform(20, 120, n), 2).astype(str),
+        }
+    )
+    table.loc[:9, "charges"] = " "
+    table["Churn"] = np.where(rng.uniform(size=n) < 0.3 + 0.3 * (table["contract"] == "Month-to-month"), "Yes", "No")
+    X, y = churn.features_from_table(table, label="Churn")
+    for kind in churn.MODELS:
+        model = churn.train(X, y, model=kind, cv=3)
+        np.testing.assert_allclose(model.predict_proba(X), model.plain_predict_proba(X), rtol=0, atol=1e-9)
+    numbers_only = X[["tenure", "charges"]]
+    model = churn.train(numbers_only, y, model="logistic", cv=3)
+    np.testing.assert_allclose(
+        model.predict_proba(numbers_only), model.plain_predict_proba(numbers_only), rtol=0, atol=1e-9
+    )
+
+
 def test_model_store_round_trip(trained, synthetic, mem_con):
     X, _ = synthetic["valid"]
     ids = {}

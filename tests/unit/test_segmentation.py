@@ -165,6 +165,59 @@ def test_quintiles_are_balanced_for_any_data():
         assert sizes.max() - sizes.min() <= 1
 
 
+def _reference_rfm(frame: pd.DataFrame, rules=seg.DEFAULT_SEGMENT_MAP) -> pd.DataFrame:
+    """The scores as the SQL window functions of ``_rfm_sql`` define them (the reference for the fast path)."""
+    import duckdb
+
+    sql, params = seg._rfm_sql("SELECT customer_id, order_id AS order_key, ordered_at, amount FROM rfm_input", rules)
+    con = duckdb.connect()
+    try:
+        con.register("rfm_input", frame)
+        return seg._typed_rfm(con.execute(sql, {**params, "as_of": AS_OF}).df())
+    finally:
+        con.close()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.integers(0, 40),  # customer
+            st.integers(0, 60),  # order
+            st.integers(0, 400),  # days before the reference date
+            st.sampled_from([-10.0, 0.0, 0.1, 5.0, 10.0, 10.0, 20.0, 33.33]),
+        ),
+        min_size=1,
+        max_size=200,
+    ),
+    custom_map=st.booleans(),
+)
+def test_fast_scores_equal_the_sql_window_functions(rows, custom_map):
+    """NumPy ranking (``_score_rfm``) = SQL ntile(5) with the documented tie-breaks, for any data and map."""
+    frame = pd.DataFrame(
+        {
+            "customer_id": [f"c{c:02d}" for c, *_ in rows],
+            "order_id": [f"o{o}" for _, o, *_ in rows],
+            "ordered_at": [pd.Timestamp(AS_OF) - pd.Timedelta(days=d) for _, _, d, _ in rows],
+            "amount": [a for *_, a in rows],
+        }
+    )
+    rules = (
+        [seg.SegmentRule("Top", (4, 5), (3, 5), (2, 5)), seg.SegmentRule("Low", (1, 2), (1, 2), (1, 5))]
+        if custom_map
+        else seg.DEFAULT_SEGMENT_MAP
+    )
+    pd.testing.assert_frame_equal(seg.rfm(frame, as_of=AS_OF, segment_map=rules), _reference_rfm(frame, rules))
+
+
+def test_ntile_matches_sql_for_small_and_uneven_sizes():
+    """SQL ntile(5): the first n % 5 tiles hold one row more; fewer than five rows get tiles 1..n."""
+    assert seg._ntile(np.arange(7)).tolist() == [1, 1, 2, 2, 3, 4, 5]
+    assert seg._ntile(np.arange(3)).tolist() == [1, 2, 3]
+    assert seg._ntile(np.array([2, 0, 1])).tolist() == [2, 3, 1]
+    assert seg._ntile(np.arange(0)).tolist() == []
+
+
 # --- segment map ---------------------------------------------------------------------------
 
 NAMES = [
@@ -636,6 +689,35 @@ def test_lifecycle_stages_hand_worked(mem_con):
     assert table.loc["Z"].dropna().tolist() == ["new", "active", "active", "at risk"]
     april = seg.lifecycle_stages(mem_con.cursor(), PERIOD, month=dt.date(2026, 4, 15))
     assert april[["customer_id", "stage"]].values.tolist() == [["X", "loyal"], ["Y", "lost"], ["Z", "active"]]
+
+
+def test_lifecycle_carries_purchases_from_before_the_loyalty_window(mem_con):
+    """Guards the month grid that starts with the period's first loyalty window, not at the first order.
+
+    Rules: active 90 days, lost after 180, loyal 2 orders in 2 months (the grid starts one month
+    before the period). P bought in Jan and Feb 2025, then in Apr 2026; Q only in Jan 2025.
+    Period Apr-May 2026: P is loyal in Apr only if the old orders are not counted (they are not:
+    1 order in Mar-Apr), so 'active'; Q's last purchase is 15 months old -> 'lost', never 'new'.
+    """
+    fill_store(
+        mem_con,
+        [("P", "p1", "2025-01-10", 10.0), ("P", "p2", "2025-02-10", 10.0), ("P", "p3", "2026-04-05", 10.0),
+         ("Q", "q1", "2025-01-20", 10.0)],
+    )  # fmt: skip
+    rules = seg.LifecycleRules(new_months=1, active_days=90, lost_days=180, loyal_orders=2, loyal_months=2)
+    period = Filters(start=dt.date(2026, 4, 1), end=dt.date(2026, 5, 31))
+    stages = seg.lifecycle_stages(mem_con.cursor(), period, rules=rules)
+    table = stages.pivot(index="customer_id", columns="month", values="stage")
+    assert table.loc["P"].tolist() == ["active", "active"]
+    assert table.loc["Q"].tolist() == ["lost", "lost"]
+    # Without the April order P is 'lost': its last purchase (Feb 2025) lies before the grid.
+    before = Filters(start=dt.date(2026, 3, 1), end=dt.date(2026, 3, 31))
+    march = seg.lifecycle_stages(mem_con.cursor(), before, rules=rules, as_of=dt.date(2026, 3, 31))
+    assert march.set_index("customer_id")["stage"].to_dict() == {"P": "lost", "Q": "lost"}
+    flows = seg.lifecycle_flows(
+        mem_con.cursor(), period, rules=rules, from_month=dt.date(2026, 3, 1), to_month=dt.date(2026, 4, 1)
+    )
+    assert flows.values.tolist() == [["lost", "active", 1], ["lost", "lost", 1]]
 
 
 def test_lifecycle_rules_are_editable_and_checked(mem_con):

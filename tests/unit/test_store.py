@@ -147,3 +147,11 @@ def test_a_module_reload_never_repeats_a_data_version(monkeypatch):
     store.bump_version()
     reloaded = importlib.reload(store)
     assert before + 1 < reloaded.VERSION
+
+
+def test_hardened_connection_cannot_write_elsewhere_in_the_temp_folder(mem_con, tmp_path):
+    """Only the upload folder and the database's own folder are open to DuckDB, not all of /tmp."""
+    target = tmp_path / "escape.csv"
+    with pytest.raises(duckdb.PermissionException):
+        mem_con.execute(f"COPY (SELECT 1) TO '{target}'")
+    assert not target.exists()
