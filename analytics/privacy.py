@@ -116,6 +116,11 @@ def customer_tables() -> list[str]:
 def erase_customer(con: duckdb.DuckDBPyConnection, customer_id: str, *, actor: str = "local user") -> dict[str, int]:
     """Delete one customer from every table (and import backups) in one transaction -> rows removed per table.
 
+    Worksheets whose account is the customer are kept (they are the team's notes) but renamed to
+    the pseudonym. DuckDB frees the deleted rows' pages at the next checkpoint, but old bytes can
+    stay in unused parts of the file until they are overwritten; to remove every trace from the
+    disk, export and re-create the database file (``EXPORT DATABASE`` / ``IMPORT DATABASE``).
+
     The audit log records that an erasure happened, which tables were touched and how many rows,
     and a keyed pseudonym of the id (so a repeated request can be recognised) -- never the
     customer's personal data.
@@ -153,6 +158,13 @@ def erase_customer(con: duckdb.DuckDBPyConnection, customer_id: str, *, actor: s
         ).fetchall()[0][0]
         if changed:
             removed["saved_segments"] = int(changed)
+        # Worksheets name their account; an account that is this customer keeps its worksheets
+        # (the team's own notes) under the pseudonym instead of the id.
+        renamed = cur.execute(
+            "UPDATE worksheets SET account = ? WHERE account = ?", [f"erased customer {subject[:12]}", customer_id]
+        ).fetchall()[0][0]
+        if renamed:
+            removed["worksheets (account renamed)"] = int(renamed)
         if not removed:
             raise PrivacyError("No customer with this id is stored. Nothing was erased.")
         store.audit(cur, "erase customer", subject, json.dumps({"rows_removed": removed}), actor=actor)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import pandas as pd
 import streamlit as st
 
@@ -32,14 +34,18 @@ _FORMATS = {
 def download_buttons(
     frame: pd.DataFrame, name: str, *, key: str | None = None, formats: tuple[str, ...] = ("csv", "xlsx")
 ) -> None:
-    """Download buttons for ``frame`` in the given formats (CSV and Excel with formula cells neutralised)."""
+    """Download buttons for ``frame`` in the given formats (CSV and Excel with formula cells neutralised).
+
+    The file is built only when its button is clicked, so a page with many downloads stays fast.
+    """
     key = key or name
     with st.container(horizontal=True):
         for fmt in formats:
             label, build, extension, mime, icon = _FORMATS[fmt]
             st.download_button(
                 label,
-                data=build(frame),
+                # Built when the user clicks, not on every run: Excel of a large table takes seconds.
+                data=functools.partial(build, frame),
                 file_name=f"{name}.{extension}",
                 mime=mime,
                 icon=icon,

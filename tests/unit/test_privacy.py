@@ -119,3 +119,16 @@ def test_erasure_is_all_or_nothing(mem_con, monkeypatch):
     with pytest.raises(store.duckdb.IOException):
         privacy.erase_customer(mem_con, "K1")
     assert store.table_counts(mem_con) == before
+
+
+def test_erasure_renames_worksheets_kept_for_the_account(mem_con):
+    """Guards the erased id staying visible as a worksheet's account name."""
+    from analytics import privacy, worksheets
+
+    mem_con.execute("INSERT INTO customers (customer_id, name) VALUES ('K-77', 'Anna Beispiel')")
+    sheet = worksheets.create(mem_con, "proximity", title="Review", account="K-77")
+    removed = privacy.erase_customer(mem_con, "K-77")
+    account = mem_con.execute("SELECT account FROM worksheets WHERE worksheet_id = ?", [sheet]).fetchone()[0]
+    assert account.startswith("erased customer ")
+    assert "K-77" not in account
+    assert removed["worksheets (account renamed)"] == 1
