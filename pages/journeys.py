@@ -55,6 +55,26 @@ Only interactions inside the period in the sidebar count, so a journey that bega
 )
 
 # --- cached reads --------------------------------------------------------------------------------
+# Every read is cached on small keys (filters, data version, the funnel definition). A funnel is
+# counted once per definition: the per-customer progress (one row per entered customer) is held by
+# reference in a resource cache, because a data cache would copy its hundreds of thousands of rows on
+# every rerun; the funnel table, time to convert and drop-outs are small data-cached results read off it.
+
+DROPPED_PREVIEW = 1_000  # rows of the drop-out list shown on the page (the full list is a download)
+EXCEL_ROWS = 50_000  # longer lists download as CSV and Parquet only (an Excel file that size takes long to build)
+
+
+def engine_options(options: tuple) -> dict:
+    """The page's hashable funnel options (window s, order, exclusions, step windows s) -> funnel() keyword options."""
+    window, order, exclusions, step_windows = options
+    return {
+        "window": dt.timedelta(seconds=window),
+        "order": order,
+        "exclusions": exclusions,
+        "step_windows": None
+        if step_windows is None
+        else [None if w is None else dt.timedelta(seconds=w) for w in step_windows],
+    }
 
 
 @st.cache_data(ttl=600, max_entries=32, show_spinner=False)
@@ -62,60 +82,63 @@ def load_options(filters, version: int) -> dict[str, list[str]]:
     return jn.step_options(cursor(), filters)
 
 
-@st.cache_data(ttl=600, max_entries=32, show_spinner=False)
-def load_funnel(filters, version: int, level: str, steps: tuple, options: tuple, period: str, breakdown: str | None):
+@st.cache_resource(ttl=600, max_entries=4, show_spinner=False)
+def load_progress(filters, version: int, level: str, steps: tuple, options: tuple) -> pd.DataFrame:
+    """One pass of the funnel engine: funnel_customers() for this definition. Read-only: never modify it."""
     cur = cursor()
-    window, order, exclusions, step_windows = options
-    kwargs = {
-        "window": dt.timedelta(seconds=window),
-        "order": order,
-        "exclusions": exclusions,
-        "step_windows": None
-        if step_windows is None
-        else [None if w is None else dt.timedelta(seconds=w) for w in step_windows],
-        "con": cur,
-    }
     events = jn.journey_events(cur, filters, level=level)
-    result = {
-        "funnel": jn.funnel(events, list(steps), **kwargs),
-        "customers": jn.funnel_customers(events, list(steps), **kwargs),
-        "trend": jn.conversion_trend(events, list(steps), period=period, **kwargs),
-    }
-    if breakdown:
-        groups = jn.customer_groups(cur, breakdown)
-        result["breakdown"] = jn.funnel_breakdown(events, list(steps), groups, **kwargs)
-    return result
+    return jn.funnel_customers(events, list(steps), con=cur, **engine_options(options))
+
+
+@st.cache_data(ttl=600, max_entries=32, show_spinner=False)
+def load_funnel(filters, version: int, level: str, steps: tuple, options: tuple) -> pd.DataFrame:
+    progress = load_progress(filters, version, level, steps, options)
+    return charts.funnel_from_customers(progress, list(steps), order=options[1])
 
 
 @st.cache_data(ttl=600, max_entries=32, show_spinner=False)
 def load_time_to_convert(filters, version: int, level: str, steps: tuple, options: tuple, from_step: int, to_step: int):
-    cur = cursor()
-    window, order, exclusions, step_windows = options
-    return jn.time_to_convert(
-        jn.journey_events(cur, filters, level=level),
-        list(steps),
-        from_step=from_step,
-        to_step=to_step,
-        bins=24,
-        window=dt.timedelta(seconds=window),
-        order=order,
-        exclusions=exclusions,
-        step_windows=None
-        if step_windows is None
-        else [None if w is None else dt.timedelta(seconds=w) for w in step_windows],
-        con=cur,
-    )
+    progress = load_progress(filters, version, level, steps, options)
+    return jn.conversion_time_bins(charts.conversion_seconds(progress, from_step, to_step), bins=24)
 
 
 @st.cache_data(ttl=600, max_entries=32, show_spinner=False)
-def load_dropped_details(filters, version: int, ids: tuple) -> pd.DataFrame:
-    return jn.customer_details(cursor(), list(ids))
+def load_trend(filters, version: int, level: str, steps: tuple, options: tuple, period: str) -> pd.DataFrame:
+    cur = cursor()
+    events = jn.journey_events(cur, filters, level=level)
+    return jn.conversion_trend(events, list(steps), period=period, con=cur, **engine_options(options))
 
 
 @st.cache_data(ttl=600, max_entries=32, show_spinner=False)
-def load_dropoff_paths(filters, version: int, level: str, customers: pd.DataFrame, step: int):
+def load_breakdown(filters, version: int, level: str, steps: tuple, options: tuple, breakdown: str) -> pd.DataFrame:
     cur = cursor()
-    return jn.paths_after_dropoff(jn.journey_events(cur, filters, level=level), customers, step, con=cur)
+    events = jn.journey_events(cur, filters, level=level)
+    groups = jn.customer_groups(cur, breakdown)
+    return jn.funnel_breakdown(events, list(steps), groups, con=cur, **engine_options(options))
+
+
+def dropped_ids(filters, version: int, level: str, steps: tuple, options: tuple, step: int) -> list[str]:
+    """Ids of the customers who reached step k-1 but not step k (read off the cached progress)."""
+    progress = load_progress(filters, version, level, steps, options)
+    return jn.dropped_customers(progress, step)["customer_id"].tolist()
+
+
+@st.cache_data(ttl=600, max_entries=32, show_spinner=False)
+def load_dropped(
+    filters, version: int, level: str, steps: tuple, options: tuple, step: int, limit: int | None
+) -> tuple[int, pd.DataFrame]:
+    """(number of drop-outs before step k, details of the first ``limit`` of them by id, or of all)."""
+    dropped = jn.dropped_customers(load_progress(filters, version, level, steps, options), step)
+    shown = dropped if limit is None else dropped.head(limit)
+    details = jn.customer_details(cursor(), list(shown["customer_id"]))
+    return len(dropped), details.merge(shown, on="customer_id", how="right")
+
+
+@st.cache_data(ttl=600, max_entries=32, show_spinner=False)
+def load_dropoff_paths(filters, version: int, level: str, steps: tuple, options: tuple, step: int):
+    cur = cursor()
+    progress = load_progress(filters, version, level, steps, options)
+    return jn.paths_after_dropoff(jn.journey_events(cur, filters, level=level), progress, step, con=cur)
 
 
 @st.cache_data(ttl=600, max_entries=32, show_spinner=False)
@@ -130,9 +153,50 @@ def load_touchpoints(filters, version: int) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=600, max_entries=32, show_spinner=False)
-def load_moments(filters, version: int, research_days: int):
-    cur = cursor()
-    return jn.moments_of_truth(cur, filters, research_days=research_days), jn.loyalty_loop(cur, filters)
+def load_moments(filters, version: int, research_days: int) -> dict[str, float]:
+    return jn.moments_of_truth(cursor(), filters, research_days=research_days)
+
+
+@st.cache_data(ttl=600, max_entries=32, show_spinner=False)
+def load_loyalty(filters, version: int) -> tuple[dict[str, float], pd.DataFrame]:
+    """(loyalty summary, histogram of the days between purchases): the histogram, not one row per gap, is cached."""
+    loyalty, gaps = jn.loyalty_loop(cursor(), filters)
+    return loyalty, charts.purchase_gap_data(gaps)
+
+
+# Widgets of a closed tab are not drawn, and Streamlit forgets the value of a widget that is not drawn.
+# Re-assigning the values of a closed tab's widgets keeps the user's choices for when they come back.
+TAB_WIDGETS = {
+    "funnel": (
+        "j_level",
+        "j_steps_",
+        "j_window",
+        "j_unit",
+        "j_order",
+        "j_exclusion_",
+        "j_per_step",
+        "j_step_window_",
+        "j_breakdown",
+        "j_period",
+        "j_show_trend",
+        "j_ttc_pair",
+        "j_drop_step",
+        "j_segment_name",
+        "j_drop_paths",
+        "j_dropped_all",
+    ),
+    "paths": ("j_path_level", "j_path_start_", "j_path_depth", "j_path_top"),
+    "touchpoints": ("j_touch_measure",),
+    "moments": ("j_research_days",),
+}
+
+
+def keep_closed_tab_widgets(closed: list[str]) -> None:
+    """Names of the closed tabs -> their widgets' values re-assigned in session state (kept, not forgotten)."""
+    prefixes = tuple(p for tab in closed for p in TAB_WIDGETS[tab])
+    for key in list(st.session_state.keys()):
+        if isinstance(key, str) and key.startswith(prefixes):
+            st.session_state[key] = st.session_state[key]
 
 
 def fmt_duration(seconds: float | None) -> str:
@@ -146,6 +210,20 @@ def fmt_duration(seconds: float | None) -> str:
     return _("{n} days").format(n=fmt_number(seconds / 86400, 1))
 
 
+def dropped_table(details: pd.DataFrame) -> pd.DataFrame:
+    """load_dropped details -> the same rows with the column names the page shows."""
+    return details.rename(
+        columns={
+            "customer_id": _("Customer"),
+            "customer_type": _("Type"),
+            "segment": _("Segment"),
+            "country": _("Country"),
+            "acquisition_channel": _("Acquisition channel"),
+            "reached_at": _("Last step reached at"),
+        }
+    )
+
+
 # --- page ----------------------------------------------------------------------------------------
 
 with st.expander(_("How the funnel counts (read this before comparing with other tools)"), icon=":material/info:"):
@@ -156,13 +234,10 @@ if not options["event"]:
     st.info(_("No interactions in this period and selection. Widen the period or clear a filter in the sidebar."))
     st.stop()
 
-tab_funnel, tab_paths, tab_touch, tab_moments = st.tabs(
-    [_("Funnel"), _("Paths"), _("Touchpoints"), _("Moments of truth")]
-)
-
 # --- funnel tab ---------------------------------------------------------------------------------
 
-with tab_funnel:
+
+def funnel_tab() -> None:
     with st.container(border=True):
         st.subheader(_("Build the funnel"))
         level = (
@@ -236,7 +311,8 @@ with tab_funnel:
     exclusions = ((excluded, excl_range[0], excl_range[1]),) if excluded is not None else ()
     funnel_options = (window_seconds, order, exclusions, None if step_windows is None else tuple(step_windows))
 
-    result = None
+    funnel = None
+    definition = (f, ctx.version, level, tuple(steps), funnel_options)  # the cache key of every funnel read
     if len(steps) < 2:
         st.info(_("Choose at least two steps to see a funnel."))
     elif exclusions and excl_range[0] >= excl_range[1]:
@@ -244,16 +320,15 @@ with tab_funnel:
     else:
         try:
             with st.spinner(_("Counting the funnel…")):
-                result = load_funnel(f, ctx.version, level, tuple(steps), funnel_options, period, breakdown)
+                funnel = load_funnel(*definition)
         except jn.FunnelInputError as exc:
             st.warning(_("This funnel cannot be counted: {reason}").format(reason=str(exc)))
 
-    if result is not None:
-        funnel = result["funnel"]
+    if funnel is not None:
         data = charts.funnel_data(funnel)
         entered = int(funnel["customers"].iloc[0])
         converted = int(funnel["customers"].iloc[-1])
-        total_seconds = load_time_to_convert(f, ctx.version, level, tuple(steps), funnel_options, 1, len(steps))[1]
+        total_seconds = load_time_to_convert(*definition, 1, len(steps))[1]
         with st.container(horizontal=True):
             st.metric(
                 _("Entered"),
@@ -314,9 +389,10 @@ with tab_funnel:
             )
             download_buttons(table, "funnel_dropoff", key="j_dropoff")
 
-            if "breakdown" in result:
+            if breakdown is not None:
                 with st.container(border=True):
-                    bd = charts.breakdown_data(result["breakdown"])
+                    with st.spinner(_("Counting the funnel for each value…")):
+                        bd = charts.breakdown_data(load_breakdown(*definition, breakdown))
                     st.plotly_chart(
                         charts.breakdown_figure(
                             bd,
@@ -372,9 +448,7 @@ with tab_funnel:
                     format_func=lambda p: f"{p[0]}. {steps[p[0] - 1]} → {p[1]}. {steps[p[1] - 1]}",
                     key="j_ttc_pair",
                 )
-                bins, summary = load_time_to_convert(
-                    f, ctx.version, level, tuple(steps), funnel_options, pair[0], pair[1]
-                )
+                bins, summary = load_time_to_convert(*definition, pair[0], pair[1])
                 scale = 86400.0 if (summary["median"] or 0) >= 2 * 86400 else 3600.0
                 unit_name = _("days") if scale == 86400.0 else _("hours")
                 if bins.empty:
@@ -413,8 +487,23 @@ with tab_funnel:
                 )
             with right, st.container(border=True):
                 st.subheader(_("Over time"))
-                trend = charts.trend_data(result["trend"])
-                if trend.empty:
+                # Off by default: the trend counts the funnel again for every entry period.
+                show_trend = st.toggle(
+                    _("Show conversion by entry period"),
+                    key="j_show_trend",
+                    help=_("Counts the funnel once more for each entry period; on a large base this takes a moment."),
+                )
+                trend = None
+                if show_trend:
+                    with st.spinner(_("Counting the funnel by entry period…")):
+                        trend = charts.trend_data(load_trend(*definition, period))
+                if trend is None:
+                    st.caption(
+                        _("Switch on to see conversion and time to convert by entry {period}.").format(
+                            period=PERIOD_NAMES[period]
+                        )
+                    )
+                elif trend.empty:
                     st.info(_("No entries in this period."))
                 else:
                     st.plotly_chart(
@@ -457,26 +546,35 @@ with tab_funnel:
                     format_func=lambda k: f"{k}. {steps[k - 1]}",
                     key="j_drop_step",
                 )
-                dropped = jn.dropped_customers(result["customers"], drop_step)
-                details = load_dropped_details(f, ctx.version, tuple(dropped["customer_id"]))
-                details = details.merge(dropped, on="customer_id", how="right")
-                st.caption(
-                    _("{n} customers reached step {k1} but not step {k2}.").format(
-                        n=fmt_number(len(details)), k1=drop_step - 1, k2=drop_step
+                n_dropped, listed = load_dropped(*definition, drop_step, DROPPED_PREVIEW)
+                caption = _("{n} customers reached step {k1} but not step {k2}.").format(
+                    n=fmt_number(n_dropped), k1=drop_step - 1, k2=drop_step
+                )
+                if n_dropped > len(listed):
+                    caption += " " + _("The table shows the first {m} by customer number.").format(
+                        m=fmt_number(len(listed))
                     )
-                )
-                shown = details.rename(
-                    columns={
-                        "customer_id": _("Customer"),
-                        "customer_type": _("Type"),
-                        "segment": _("Segment"),
-                        "country": _("Country"),
-                        "acquisition_channel": _("Acquisition channel"),
-                        "reached_at": _("Last step reached at"),
-                    }
-                )
+                st.caption(caption)
+                shown = dropped_table(listed)
                 st.dataframe(shown, hide_index=True, width="stretch", height=260)
-                download_buttons(shown, f"dropped_before_step_{drop_step}", key="j_dropped")
+                download_name = f"dropped_before_step_{drop_step}"
+                if n_dropped <= len(listed):  # the table holds them all
+                    download_buttons(shown, download_name, key="j_dropped")
+                elif st.toggle(
+                    _("Prepare the full list for download"),
+                    key="j_dropped_all",
+                    help=_("Builds the files of the whole list; for a long list this takes a moment."),
+                ):
+                    with st.spinner(_("Preparing the list…")):
+                        everyone = dropped_table(load_dropped(*definition, drop_step, None)[1])
+                        formats = ("csv", "xlsx") if n_dropped <= EXCEL_ROWS else ("csv", "parquet")
+                        download_buttons(everyone, download_name, key="j_dropped", formats=formats)
+                    if n_dropped > EXCEL_ROWS:
+                        st.caption(
+                            _(
+                                "Lists over {n} customers come as CSV and Parquet (Excel would take long to open)."
+                            ).format(n=fmt_number(EXCEL_ROWS))
+                        )
                 with st.container(horizontal=True, vertical_alignment="bottom"):
                     segment_name = st.text_input(
                         _("Save them as a segment named"),
@@ -484,13 +582,13 @@ with tab_funnel:
                         key="j_segment_name",
                     )
                     if st.button(
-                        _("Save segment"), icon=":material/bookmark_add:", key="j_save_segment", disabled=dropped.empty
+                        _("Save segment"), icon=":material/bookmark_add:", key="j_save_segment", disabled=not n_dropped
                     ):
                         try:
                             size = jn.save_segment(
                                 ctx.con,
                                 segment_name,
-                                dropped["customer_id"].tolist(),
+                                dropped_ids(*definition, drop_step),
                                 description=_("Dropped out before step {k} of the funnel {steps}").format(
                                     k=drop_step, steps=" → ".join(steps)
                                 ),
@@ -502,9 +600,13 @@ with tab_funnel:
                             )
                         except jn.FunnelInputError as exc:
                             st.warning(str(exc))
-                if not dropped.empty:
-                    _paths, links = load_dropoff_paths(f, ctx.version, level, result["customers"], drop_step)
-                    if not links.empty:
+                # Off by default: the paths read every later interaction of the customers who dropped out.
+                if n_dropped and st.toggle(_("Show what they did next"), key="j_drop_paths"):
+                    with st.spinner(_("Following their paths…")):
+                        _paths, links = load_dropoff_paths(*definition, drop_step)
+                    if links.empty:
+                        st.info(_("They did nothing more in this period."))
+                    else:
                         st.plotly_chart(
                             charts.sankey_figure(
                                 charts.sankey_data(links),
@@ -514,9 +616,11 @@ with tab_funnel:
                             key="j_drop_sankey",
                         )
 
+
 # --- paths tab -----------------------------------------------------------------------------------
 
-with tab_paths:
+
+def paths_tab() -> None:
     with st.container(horizontal=True):
         path_level = (
             st.segmented_control(
@@ -550,9 +654,11 @@ with tab_paths:
         st.dataframe(shown_paths, hide_index=True, width="stretch")
         download_buttons(shown_paths, "paths", key="j_paths")
 
+
 # --- touchpoints tab -------------------------------------------------------------------------------
 
-with tab_touch:
+
+def touchpoints_tab() -> None:
     measure = (
         st.segmented_control(
             _("Count"),
@@ -592,13 +698,16 @@ with tab_touch:
             )
         )
 
+
 # --- moments of truth tab --------------------------------------------------------------------------
 
-with tab_moments:
+
+def moments_tab() -> None:
     research_days = st.columns([2, 3])[0].slider(
         _("Online research counts if it happened within (days before the purchase)"), 1, 60, 14, key="j_research_days"
     )
-    moments, (loyalty, gaps) = load_moments(f, ctx.version, research_days)
+    moments = load_moments(f, ctx.version, research_days)
+    loyalty, gap_bins = load_loyalty(f, ctx.version)
     st.caption(
         _("Purchases in the period: {n}. Period {start} to {end}.").format(
             n=fmt_number(moments["purchases"]), start=fmt_date(f.start), end=fmt_date(f.end)
@@ -648,12 +757,12 @@ with tab_moments:
             help=_("Between two consecutive purchases of the same customer, both in the period."),
             border=True,
         )
-    if gaps.empty:
+    if gap_bins.empty:
         st.info(_("No customer bought twice in this period."))
     else:
         st.plotly_chart(
             charts.purchase_gap_figure(
-                charts.purchase_gap_data(gaps),
+                gap_bins,
                 title=_("Days between a customer's purchases"),
                 x_title=_("Days between purchases"),
                 y_title=_("Repeat purchases"),
@@ -661,3 +770,18 @@ with tab_moments:
             width="stretch",
             key="j_gap_chart",
         )
+
+
+# Only the open tab runs (tabs that rerun on a switch are lazy), so a first visit counts the funnel alone.
+TABS = {
+    "funnel": (_("Funnel"), funnel_tab),
+    "paths": (_("Paths"), paths_tab),
+    "touchpoints": (_("Touchpoints"), touchpoints_tab),
+    "moments": (_("Moments of truth"), moments_tab),
+}
+containers = st.tabs([label for label, _draw in TABS.values()], on_change="rerun", key="j_tab")
+keep_closed_tab_widgets([name for name, tab in zip(TABS, containers, strict=True) if not tab.open])
+for (_label, draw), tab in zip(TABS.values(), containers, strict=True):
+    if tab.open:
+        with tab:
+            draw()

@@ -13,6 +13,59 @@ import plotly.graph_objects as go
 from analytics import journeys
 from analytics.charts.theme import PALETTE, apply_layout
 
+# --- one funnel_customers() result, shared by the funnel table and time to convert -----------------
+# These read the per-customer progress that analytics.journeys.funnel_customers() returns, so the page
+# counts the events once per funnel definition. They aggregate exactly as funnel() and
+# time_to_convert() do over the same progress (counts of "furthest step >= k", timings from the
+# previous step of the counted attempt, zero-second conversions left out of median and mean).
+
+
+def _step_micros(customers: pd.DataFrame, step: int) -> np.ndarray:
+    """Epoch microseconds of each customer's step ``step`` (int64; meaningless where the step is NaT)."""
+    return customers[f"step_{step}_at"].to_numpy(dtype="datetime64[us]").astype(np.int64)
+
+
+def funnel_from_customers(customers: pd.DataFrame, steps: list[str], *, order: str = "ordered") -> pd.DataFrame:
+    """funnel_customers() output and its steps -> the table funnel() returns for the same funnel (one row per step)."""
+    n = len(steps)
+    reached = customers["furthest_step"].to_numpy()
+    counts = [int((reached >= k).sum()) for k in range(1, n + 1)]
+    rows = []
+    for k in range(1, n + 1):
+        count, first = counts[k - 1], counts[0]
+        previous = counts[k - 2] if k > 1 else first
+        median = mean = float("nan")
+        if k > 1:
+            done = reached >= k
+            delta = _step_micros(customers, k)[done] - _step_micros(customers, k - 1)[done]
+            delta = delta[delta > 0]
+            if delta.size:
+                median, mean = float(np.median(delta)) / 1e6, float(delta.mean()) / 1e6
+        rows.append(
+            {
+                "step": k,
+                # As funnel(): an any-order funnel's rows are "k of n" steps, not named steps.
+                "name": steps[k - 1] if order != "unordered" else f"{k} of {n}",
+                "customers": count,
+                "conversion_from_start": count / first if first else float("nan"),
+                "conversion_from_previous": count / previous if previous else float("nan"),
+                "median_seconds": median,
+                "mean_seconds": mean,
+            }
+        )
+    return pd.DataFrame(rows, columns=list(journeys.FUNNEL_COLUMNS))
+
+
+def conversion_seconds(customers: pd.DataFrame, from_step: int, to_step: int) -> np.ndarray:
+    """funnel_customers() output, two steps -> seconds from ``from_step`` to ``to_step`` of every customer who
+    reached ``to_step`` (the input of analytics.journeys.conversion_time_bins, as time_to_convert() uses)."""
+    if not 1 <= from_step < to_step or f"step_{to_step}_at" not in customers.columns:
+        raise journeys.FunnelInputError("Time to convert runs from one step to a later one.")
+    done = customers["furthest_step"].to_numpy() >= to_step
+    delta = _step_micros(customers, to_step)[done] - _step_micros(customers, from_step)[done]
+    return delta / 1e6
+
+
 # --- funnel -------------------------------------------------------------------------------------
 
 
@@ -142,17 +195,37 @@ def time_to_convert_figure(
         "p75": ("dot", PALETTE[7]),
         "p90": ("dash", PALETTE[1]),
     }
+    # Vertical lines with a label on top, set in one layout update (add_vline validates each one anew).
+    shapes, labels = [], []
     for key, (dash, colour) in styles.items():
         value = summary.get(key)
         if value is None or np.isnan(value):
             continue
-        fig.add_vline(
-            x=value / unit_seconds,
-            line_dash=dash,
-            line_color=colour,
-            annotation_text=names[key],
-            annotation_position="top",
+        x = value / unit_seconds
+        shapes.append(
+            {
+                "type": "line",
+                "x0": x,
+                "x1": x,
+                "xref": "x",
+                "y0": 0,
+                "y1": 1,
+                "yref": "y domain",
+                "line": {"dash": dash, "color": colour},
+            }
         )
+        labels.append(
+            {
+                "x": x,
+                "xref": "x",
+                "y": 1,
+                "yref": "y domain",
+                "text": names[key],
+                "showarrow": False,
+                "yanchor": "bottom",
+            }
+        )
+    fig.update_layout(shapes=shapes, annotations=labels)
     apply_layout(fig, title=title, x_title=x_title, y_title=y_title)
     return fig
 

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import duckdb
+import pandas as pd
 import pytest
 
+from analytics import journeys
+from analytics.charts import journeys as charts
+from analytics.filters import Filters
 from tests.conftest import app_test
 
 
@@ -27,17 +33,84 @@ def _metric(at, label):
     return next(m.value for m in at.metric if m.label == label)
 
 
+def _open_tab(at, label):
+    """Switch the lazy tabs (they rerun on a switch, and only the open tab is drawn)."""
+    at.session_state["j_tab"] = label
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
 def test_journeys_page_renders_funnel_tabs_and_charts(page):
     at = _run()
     assert at.title[0].value == "Journeys"
     assert [t.label for t in at.tabs] == ["Funnel", "Paths", "Touchpoints", "Moments of truth"]
     labels = [m.label for m in at.metric]
-    for label in ("Entered", "Converted", "Conversion", "Median time to convert", "Repeat-purchase rate"):
+    for label in ("Entered", "Converted", "Conversion", "Median time to convert"):
         assert label in labels
-    # Funnel, time to convert, trend, drop-off Sankey, paths Sankey, heat map, purchase gaps.
-    assert len(at.get("plotly_chart")) >= 6
+    # Funnel and time to convert; the funnel table, its download and that of the drop-out list.
+    assert len(at.get("plotly_chart")) >= 2
     assert at.expander[0].label.startswith("How the funnel counts")
     assert len(at.get("download_button")) >= 4
+    # The other tabs are not computed until opened.
+    assert "Repeat-purchase rate" not in labels
+
+    at.toggle(key="j_show_trend").set_value(True).run()
+    at.toggle(key="j_drop_paths").set_value(True).run()
+    assert not at.exception
+    assert len(at.get("plotly_chart")) >= 5  # + trend, time trend, drop-off Sankey
+
+    _open_tab(at, "Paths")
+    assert len(at.get("plotly_chart")) >= 1 and "Entered" not in [m.label for m in at.metric]
+    _open_tab(at, "Touchpoints")
+    assert "Digital share" in [m.label for m in at.metric] and len(at.get("plotly_chart")) >= 1
+    _open_tab(at, "Moments of truth")
+    assert "Repeat-purchase rate" in [m.label for m in at.metric] and len(at.get("plotly_chart")) >= 1
+
+
+def test_the_funnel_choices_survive_a_visit_to_another_tab(page):
+    at = _run()
+    at.multiselect(key="j_steps_stage").set_value(["awareness", "purchase"]).run()
+    at.selectbox(key="j_order").set_value("strict").run()
+    converted = _metric(at, "Converted")
+    _open_tab(at, "Paths")
+    at.slider(key="j_path_depth").set_value(3).run()
+    _open_tab(at, "Funnel")
+    assert at.multiselect(key="j_steps_stage").value == ["awareness", "purchase"]
+    assert at.selectbox(key="j_order").value == "strict"
+    assert _metric(at, "Converted") == converted
+    _open_tab(at, "Paths")
+    assert at.slider(key="j_path_depth").value == 3
+
+
+@pytest.mark.parametrize(
+    ("steps", "options"),
+    [
+        (["awareness", "interest", "consideration", "intent", "purchase"], {}),
+        (["awareness", "consideration", "purchase"], {"order": "strict"}),
+        (["purchase", "awareness", "interest"], {"order": "unordered", "window": dt.timedelta(days=30)}),
+        (["awareness", "interest", "purchase"], {"exclusions": [("service", 1, 3)]}),
+        (
+            ["awareness", "intent", "purchase"],
+            {"step_windows": [dt.timedelta(days=3), None], "window": dt.timedelta(days=20)},
+        ),
+    ],
+)
+def test_the_shared_progress_gives_the_numbers_of_funnel_and_time_to_convert(demo_con, steps, options):
+    """The page counts a funnel once (funnel_customers) and reads the table and times off it: same numbers."""
+    events = journeys.journey_events(demo_con, Filters(), level="stage")
+    progress = journeys.funnel_customers(events, steps, con=demo_con, **options)
+    expected = journeys.funnel(events, steps, con=demo_con, **options)
+    pd.testing.assert_frame_equal(
+        charts.funnel_from_customers(progress, steps, order=options.get("order", "ordered")), expected
+    )
+    for a, b in [(1, len(steps)), (1, 2), (2, len(steps))]:
+        bins, summary = journeys.conversion_time_bins(charts.conversion_seconds(progress, a, b), bins=24)
+        want_bins, want_summary = journeys.time_to_convert(
+            events, steps, from_step=a, to_step=b, bins=24, con=demo_con, **options
+        )
+        pd.testing.assert_frame_equal(bins, want_bins)
+        assert summary == pytest.approx(want_summary, nan_ok=True)
 
 
 def test_changing_the_steps_and_order_changes_the_funnel(page):
