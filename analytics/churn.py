@@ -227,6 +227,98 @@ def month_windows(start: dt.date, end: dt.date) -> list[tuple[dt.date, dt.date]]
     return windows or [(start, end)]
 
 
+def _window_counts(cur, filters, windows, inactive_days) -> pd.DataFrame:
+    """Store, filters, windows [(start, end)] -> one row per (window index, segment): active_at_start, lost.
+
+    A customer is active at a boundary b when they have any order or interaction in
+    [b - N days, b); active at the window start and not active at its end (the day after) = lost.
+    One pass over the activity from the first boundary - N on, one bit per distinct boundary
+    (same numbers as ``_rates``).
+    """
+    scope, params = _named_scope(filters)
+    starts = [_ts(s) for s, _ in windows]
+    ends = [_ts(e + dt.timedelta(days=1)) for _, e in windows]
+    bounds = sorted(set(starts) | set(ends))
+    gap = dt.timedelta(days=int(inactive_days))
+    for k, b in enumerate(bounds):
+        params[f"b{k}"] = b
+        params[f"lo{k}"] = b - gap
+    params["lo"], params["hi"] = bounds[0] - gap, bounds[-1]
+    # One bit per boundary: bit k is set when the customer has activity in [b_k - N, b_k).
+    mask = " | ".join(f"(CASE WHEN t >= $lo{k} AND t < $b{k} THEN {1 << k} ELSE 0 END)" for k in range(len(bounds)))
+    index = {b: k for k, b in enumerate(bounds)}
+    counts = ",\n".join(
+        f"count(*) FILTER (WHERE mask & {1 << index[s]} > 0) AS active_{w}, "
+        f"count(*) FILTER (WHERE mask & {1 << index[s]} > 0 AND mask & {1 << index[e]} = 0) AS lost_{w}"
+        for w, (s, e) in enumerate(zip(starts, ends, strict=True))
+    )
+    sql = f"""
+    WITH scope AS (SELECT customer_id, segment FROM customers WHERE {scope}),
+    activity AS (
+        SELECT customer_id, ordered_at AS t FROM orders
+        WHERE ordered_at >= $lo AND ordered_at < $hi
+        UNION ALL
+        SELECT customer_id, occurred_at FROM interactions
+        WHERE occurred_at >= $lo AND occurred_at < $hi
+    ),
+    flags AS (SELECT customer_id, bit_or({mask}::BIGINT) AS mask FROM activity GROUP BY customer_id)
+    SELECT coalesce(s.segment, '(none)') AS segment, {counts}
+    FROM flags JOIN scope s USING (customer_id) GROUP BY ALL ORDER BY 1
+    """
+    wide = cur.execute(sql, params).df()
+    # As in ``_rates``, a segment is listed (with zero counts) when one of its customers was active
+    # at any time before the end: look further back only for segments the recent scan did not see.
+    scope_params = {k: v for k, v in params.items() if k.startswith("scope")}
+    segments = cur.execute(
+        f"SELECT DISTINCT coalesce(segment, '(none)') FROM customers WHERE {scope}", scope_params
+    ).fetchall()
+    missing = sorted({row[0] for row in segments} - set(wide["segment"]))
+    older = pd.DataFrame()
+    if missing:
+        older = cur.execute(
+            f"""
+            SELECT DISTINCT coalesce(segment, '(none)') AS segment FROM customers
+            WHERE {scope} AND coalesce(segment, '(none)') IN (SELECT unnest($missing::VARCHAR[]))
+              AND (customer_id IN (SELECT customer_id FROM orders WHERE ordered_at < $lo)
+                   OR customer_id IN (SELECT customer_id FROM interactions WHERE occurred_at < $lo))
+            """,
+            {"missing": missing, "lo": params["lo"], **scope_params},
+        ).df()
+    if len(older):
+        wide = pd.concat([wide, older], ignore_index=True).fillna(0).sort_values("segment", ignore_index=True)
+    rows = [
+        pd.DataFrame(
+            {"window": w, "segment": wide["segment"], "active_at_start": wide[f"active_{w}"], "lost": wide[f"lost_{w}"]}
+        )
+        for w in range(len(windows))
+    ]
+    return pd.concat(rows, ignore_index=True)
+
+
+def churn_rates(cur, filters: Filters, *, inactive_days: int = 90) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Store and filters (with start, end) -> (churn_rate_by_month, churn_rate_by_segment) from one scan."""
+    months = month_windows(filters.start, filters.end)
+    windows = [*months, (filters.start, filters.end)]
+    # A BIGINT mask holds 62 boundaries: long periods are counted 30 windows (<= 60 boundaries) at a time.
+    frame = pd.concat(
+        [
+            _window_counts(cur, filters, windows[i : i + 30], inactive_days).assign(
+                window=lambda t, i=i: t["window"] + i
+            )
+            for i in range(0, len(windows), 30)
+        ],
+        ignore_index=True,
+    )
+    whole = frame[frame["window"] == len(months)].copy()
+    monthly = frame[frame["window"] < len(months)].groupby("window")[["active_at_start", "lost"]].sum()
+    monthly = monthly.reindex(range(len(months)), fill_value=0)
+    monthly.insert(0, "month", [s for s, _ in months])
+    for table in (monthly, whole):
+        table["churn_rate"] = table["lost"] / table["active_at_start"].where(table["active_at_start"] > 0)
+    by_segment = whole[["segment", "active_at_start", "lost", "churn_rate"]].reset_index(drop=True)
+    return monthly.reset_index(drop=True)[["month", "active_at_start", "lost", "churn_rate"]], by_segment
+
+
 def churn_rate_by_month(cur: duckdb.DuckDBPyConnection, filters: Filters, *, inactive_days: int = 90) -> pd.DataFrame:
     """Store and filters (with start, end) -> one row per month: month, active_at_start, lost, churn_rate."""
     windows = month_windows(filters.start, filters.end)

@@ -41,6 +41,7 @@ __all__ = [
     "historical_clv",
     "store_summary",
     "alive_matrix",
+    "value_histogram",
 ]
 
 
@@ -298,6 +299,25 @@ def alive_matrix(params: dict, *, T: float, max_frequency: int = 20, steps: int 
     return pd.DataFrame(
         grid, index=pd.Index(freqs, name="frequency"), columns=pd.Index(np.round(recencies, 2), name="recency")
     )
+
+
+def value_histogram(
+    values: pd.Series, *, bins: int = 40, cap_quantile: float | None = 0.99
+) -> tuple[pd.DataFrame, float]:
+    """Customer values -> (rows from_value, to_value, customers of ``bins`` equal bins; the cap).
+
+    With ``cap_quantile`` values above that quantile are counted in the last bin (the cap is that
+    quantile); without it the cap is the largest value. A screen-sized table for the value chart,
+    so millions of customers never travel to the browser. Empty input gives no rows and a cap of 0.
+    """
+    data = pd.Series(values, dtype=float).dropna().to_numpy()
+    if data.size == 0:
+        return pd.DataFrame(columns=["from_value", "to_value", "customers"]), 0.0
+    cap = float(np.quantile(data, cap_quantile)) if cap_quantile is not None else float(data.max())
+    low = min(float(data.min()), cap)
+    counts, edges = np.histogram(np.minimum(data, cap), bins=bins, range=(low, cap if cap > low else low + 1.0))
+    table = pd.DataFrame({"from_value": edges[:-1], "to_value": edges[1:], "customers": counts})
+    return table, cap
 
 
 # --- store ---------------------------------------------------------------------------------

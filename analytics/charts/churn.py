@@ -230,17 +230,29 @@ def run_comparison(runs: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def clv_histogram(
-    values: pd.Series, *, title: str = "Historical value per customer", cap_quantile: float | None = None
+def clv_histogram_binned(
+    table: pd.DataFrame,
+    *,
+    cap: float,
+    cap_quantile: float | None = None,
+    title: str = "Historical value per customer",
 ) -> go.Figure:
-    """Customer values in € -> histogram of customers; with ``cap_quantile`` the top tail is gathered in the last bar."""
+    """value_histogram rows (from_value, to_value, customers) -> bars of customers per value bin.
+
+    With ``cap_quantile`` the x-axis title says that the top tail is counted at ``cap`` in the last bar.
+    """
     x_title = "Value (€)"
-    if cap_quantile is not None and len(values):
-        cap = float(values.quantile(cap_quantile))
-        values = values.clip(upper=cap)
+    if cap_quantile is not None:
         x_title = f"Value (€; the top {100 - cap_quantile * 100:.0f}% counted at {cap:,.0f})"
     fig = go.Figure()
-    fig.add_histogram(x=values, nbinsx=40, marker_color=BLUE, name="Customers")
+    fig.add_bar(
+        x=table["from_value"],
+        y=table["customers"],
+        offset=0,
+        width=table["to_value"] - table["from_value"],
+        marker_color=BLUE,
+        name="Customers",
+    )
     apply_layout(fig, title=title, x_title=x_title, y_title="Customers")
     return fig
 

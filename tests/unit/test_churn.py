@@ -595,3 +595,26 @@ def test_read_labelled_table_handles_semicolons_latin1_and_guesses_the_label():
     assert y.tolist() == [1, 0]
     with pytest.raises(churn.ChurnDataError, match="unreadable_table"):
         churn.read_labelled_table(io.BytesIO(b"\x00\x01"), name="x.xlsx")
+
+
+@pytest.mark.parametrize(
+    ("offset_days", "length_days", "segments", "horizon"),
+    [(None, 364, (), 103), (40, 160, ("SME",), 30), (0, None, (), 45)],
+)
+def test_one_scan_churn_rates_equal_the_per_window_queries(demo_con, offset_days, length_days, segments, horizon):
+    """The page's single-scan churn_rates gives exactly the tables of the two reference queries."""
+    cur = demo_con.cursor()
+    first, last = churn.activity_span(cur)
+    if offset_days is None:
+        start, end = max(first, last - dt.timedelta(days=length_days)), last
+    else:
+        start = first + dt.timedelta(days=offset_days)
+        end = last if length_days is None else start + dt.timedelta(days=length_days)
+    f = Filters(start=start, end=end, segments=segments)
+    monthly, by_segment = churn.churn_rates(cur, f, inactive_days=horizon)
+    pd.testing.assert_frame_equal(
+        churn.churn_rate_by_month(cur, f, inactive_days=horizon).reset_index(drop=True), monthly, check_dtype=False
+    )
+    pd.testing.assert_frame_equal(
+        churn.churn_rate_by_segment(cur, f, inactive_days=horizon).reset_index(drop=True), by_segment, check_dtype=False
+    )

@@ -230,3 +230,26 @@ def test_conditional_expectation_table_groups_high_frequencies():
     assert table.loc[0, "expected"] == pytest.approx(0.2)
     assert table.loc[2, "actual"] == pytest.approx(6.0)
     assert table["customers"].tolist() == [2, 1, 2]
+
+
+def test_value_histogram_counts_every_customer_and_gathers_the_tail_at_the_cap():
+    # Values 1..100: the 0.9 quantile (linear interpolation) is 90.1; 10 customers lie above it.
+    values = pd.Series(np.arange(1.0, 101.0))
+    table, cap = clv.value_histogram(values, bins=10, cap_quantile=0.9)
+    assert cap == pytest.approx(90.1)
+    assert table["customers"].sum() == 100
+    assert table["from_value"].iloc[0] == 1.0 and table["to_value"].iloc[-1] == pytest.approx(90.1)
+    widths = table["to_value"] - table["from_value"]
+    assert widths.to_numpy() == pytest.approx(np.full(10, 8.91))
+    # The last bin [1 + 9 × 8.91, 90.1] = [81.19, 90.1] holds 82..90 (9) and the 10 values above the cap.
+    assert table["customers"].iloc[-1] == 19
+
+
+def test_value_histogram_without_cap_and_on_empty_or_constant_input():
+    table, cap = clv.value_histogram(pd.Series([0.0, 10.0, 10.0, 20.0]), bins=2, cap_quantile=None)
+    assert cap == 20.0
+    assert table["customers"].tolist() == [1, 3]
+    empty, cap = clv.value_histogram(pd.Series([], dtype=float))
+    assert empty.empty and cap == 0.0
+    same, cap = clv.value_histogram(pd.Series([5.0, 5.0, np.nan]), bins=4)
+    assert cap == 5.0 and same["customers"].sum() == 2
