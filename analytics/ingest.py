@@ -10,10 +10,17 @@ The flow of :func:`load`:
 3. **Read** everything as text into a scratch table (DuckDB ``read_csv(all VARCHAR)``; rows with
    too many or too few fields are set aside by DuckDB's ``store_rejects``).
 4. **Cast and validate** in SQL (``TRY_CAST`` / ``TRY_STRPTIME``): required values, numbers, dates,
-   impossible values, duplicate keys, unknown customers. Each problem becomes a reject
-   (row, column, value, reason).
-5. **Load** the valid rows in one transaction (append / replace / upsert by key), log the import
-   in ``imports`` and keep what is needed to undo it.
+   impossible values, allowed values (MoSCoW priority, journey stage, channel; stored in their
+   canonical spelling), duplicate keys, the same interaction twice (events without an id: same
+   customer, time, event and channel, in the file or already stored), unknown customers. Each
+   problem becomes a reject (row, column, value, reason).
+5. **Load** the valid rows in one transaction (append; replace; upsert: stored rows with a key of
+   the file get the mapped columns updated, the others are added), log the import in ``imports``
+   and keep what is needed to undo it (the full rows it replaced or updated). A file whose content
+   (SHA-256) is already loaded into the table is refused unless ``allow_same_file``.
+
+:func:`undo` takes back the newest still-loaded import of a table only, and refuses once the
+table was regenerated as demo data after the import (both would mix rows of different states).
 
 Structural problems (empty file, header only, not a table, one column only, required column not
 mapped, too large) load nothing and return ``ok=False`` with a message.
@@ -44,6 +51,11 @@ import pandas as pd
 
 from analytics import currency, privacy, schema, store
 
+try:  # The requirements catalogue's own reading of MoSCoW words, so imports and edits agree.
+    from analytics.priorities import normalise_moscow as _catalogue_moscow
+except ImportError:  # pragma: no cover - the catalogue module is part of the app
+    _catalogue_moscow = None
+
 MODES = ("append", "replace", "upsert")
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
 #: Unpacked size allowed for an Excel workbook, and the packing ratio above which a member is a zip bomb.
@@ -63,6 +75,51 @@ DATE_FAMILIES = ("iso", "day-first", "month-first")
 DATE_EXAMPLES = {"iso": "2025-12-31", "day-first": "31.12.2025", "month-first": "12/31/2025"}
 
 ProgressFn = Callable[[float, str], None]
+
+#: MoSCoW priorities as stored, and spellings the import reads as them (besides the catalogue's own).
+MOSCOW = ("must", "should", "could", "won't")
+_MOSCOW_WORDS = {
+    "must": "must",
+    "must have": "must",
+    "m": "must",
+    "muss": "must",
+    "should": "should",
+    "should have": "should",
+    "s": "should",
+    "soll": "should",
+    "sollte": "should",
+    "could": "could",
+    "could have": "could",
+    "c": "could",
+    "kann": "could",
+    "won't": "won't",
+    "wont": "won't",
+    "won't have": "won't",
+    "wont have": "won't",
+    "will not": "won't",
+    "will not have": "won't",
+    "w": "won't",
+    "nicht": "won't",
+    "wird nicht": "won't",
+}
+
+
+def moscow_value(value: Any) -> str | None:
+    """'Must' / 'M' / 'muss' / 'will not' ... -> 'must', 'should', 'could', "won't"; blank or unknown -> None."""
+    if value is None:
+        return None
+    text = re.sub(r"\s+", " ", str(value).strip().lower().replace("\u2019", "'"))
+    if not text:
+        return None
+    if text in _MOSCOW_WORDS:
+        return _MOSCOW_WORDS[text]
+    if _catalogue_moscow is not None:
+        try:
+            found = _catalogue_moscow(text)
+        except ValueError:
+            return None
+        return found if found in MOSCOW else None
+    return None
 
 
 class IngestError(RuntimeError):
@@ -301,10 +358,8 @@ def _source_name(source: Any, file_name: str | None) -> str:
 
 
 def _allowed_for_duckdb(path: Path) -> bool:
-    import tempfile
-
     resolved = path.resolve()
-    for folder in (store.upload_dir(), Path(tempfile.gettempdir()), store.db_path().parent):
+    for folder in (store.upload_dir(), store.db_path().parent):
         with contextlib.suppress(ValueError):
             resolved.relative_to(folder.resolve())
             return True
@@ -790,11 +845,17 @@ def _plain_csv_error(message: str) -> str:
     return "its layout is not consistent."
 
 
+TOO_MANY_FIELDS = "the row has more fields than the header"
+TOO_FEW_FIELDS = "the row has fewer fields than the header"
+NONE_SPLIT = "None of the rows could be split into the header's columns. Check the separator and the quotes."
+
+
 def _malformed_reason(error_type: str, message: str, width: int) -> str:
-    found = re.search(r"Found:\s*(\d+)", message or "")
-    count = found.group(1) if found else "?"
-    if error_type in ("TOO MANY COLUMNS", "MISSING COLUMNS"):
-        return f"row has {count} fields, the header has {width}"
+    # DuckDB's own field count is not reliable (it stops counting at the first extra field): not quoted.
+    if error_type == "TOO MANY COLUMNS":
+        return TOO_MANY_FIELDS
+    if error_type == "MISSING COLUMNS":
+        return TOO_FEW_FIELDS
     if error_type == "UNQUOTED VALUE":
         return "a quote mark inside a field is not doubled"
     if error_type == "INVALID UNICODE":
@@ -948,6 +1009,12 @@ def read_preview(
         )
         if frame.empty:
             preview.error = "The file has a header but no data rows."
+            if src.kind == "csv":
+                # Lines that could not be split are skipped in the sample: tell them apart from a header-only file.
+                _run_read(cur, f"SELECT count(*) FROM {src.relation('main')}").fetchall()
+                _take_malformed(cur, src)
+                if not src.malformed.empty:
+                    preview.error = NONE_SPLIT
         return preview
     except IngestError as exc:
         return Preview(kind="unknown", headers=[], rows=pd.DataFrame(), error=str(exc))
@@ -991,6 +1058,7 @@ def load(
     remember: bool = True,
     key_file: str | Path | None = None,
     max_reject_details: int = MAX_REJECT_DETAILS,
+    allow_same_file: bool = False,
 ) -> ImportReport:
     """File (path or file-like: CSV, .csv.gz, .xlsx, .parquet) -> rows validated and loaded into ``table``.
 
@@ -1007,7 +1075,8 @@ def load(
         the guess from names and synonyms (:func:`guess_mapping`).
     mode : {"append", "replace", "upsert"}, default="append"
         Append (rows whose key is already stored are rejected), replace the whole table, or
-        upsert by the table's key.
+        upsert by the table's key (stored rows with a key of the file get the mapped columns
+        updated, their other columns keep their values; new keys are added).
     pseudonymise : bool, default=False
         Replace personal text columns by keyed pseudonyms and birth years by decades.
     create_missing_customers : bool, default=False
@@ -1016,6 +1085,9 @@ def load(
         Size limit of the upload (and of its unpacked content).
     date_order : {"iso", "day-first", "month-first"}, default=None
         Force the date order of every date column instead of detecting it.
+    allow_same_file : bool, default=False
+        Load a file although a file with the same content (SHA-256) is already loaded into the
+        table; by default that is refused with a message, as it usually is the same file twice.
 
     Returns
     -------
@@ -1120,9 +1192,7 @@ def load(
         if report.rows_read == len(src.malformed):
             report.rejects = src.malformed.assign(column=None)[["row", "column", "value", "reason"]]
             report.rows_rejected = report.rows_read
-            raise IngestError(
-                "None of the rows could be split into the header's columns. Check the separator and the quotes."
-            )
+            raise IngestError(NONE_SPLIT)
         report.detected["date_orders"] = {resolved[k]: v["family"] for k, v in dates.items() if k in resolved}
         report.messages.extend(_date_messages(dates, resolved, staged.german))
         if pseudonymise:
@@ -1150,6 +1220,7 @@ def load(
             create_missing_customers,
             started,
             remember,
+            allow_same_file,
         )
         step(0.9, "Listing rejected rows")
         _collect_rejects(cur, rej, src, report, max_reject_details)
@@ -1346,6 +1417,36 @@ def _validate(cur, spec, typed, rej, resolved, derived, dates, src) -> None:
             add(name, f"r_{name} IS NOT NULL AND NOT ({others})", f"not a date (expected like {example})")
             add(name, f"v_{name} > DATE '{future.isoformat()}'", "date more than a year in the future", f"v_{name}")
             add(name, f"v_{name} < DATE '1900-01-01'", "date before 1900 (year written with two digits?)", f"v_{name}")
+    normalise: list[str] = []
+    if spec.name == "interactions":
+        for name, allowed, what in (
+            ("stage", schema.STAGES, "journey stage"),
+            ("channel", schema.CHANNELS, "channel"),
+        ):
+            if name not in resolved:
+                continue
+            listed = ", ".join(_lit(v.lower()) for v in allowed)
+            add(
+                name,
+                f"NULLIF(trim(v_{name}), '') IS NOT NULL AND lower(trim(v_{name})) NOT IN ({listed})",
+                f"not a known {what}; allowed are: {', '.join(allowed)} (upper or lower case)",
+            )
+            normalise.append(f"v_{name} = NULLIF(lower(trim(v_{name})), '')")
+    if spec.name == "requirements" and "moscow" in resolved:
+        words = f"{typed}_moscow"
+        found = cur.execute(f"SELECT DISTINCT v_moscow FROM {typed} WHERE NULLIF(trim(v_moscow), '') IS NOT NULL")
+        pairs = [(raw, moscow_value(raw)) for (raw,) in found.fetchall()]
+        cur.execute(f"CREATE TABLE {words} (raw VARCHAR, norm VARCHAR)")
+        if pairs:
+            cur.executemany(f"INSERT INTO {words} VALUES (?, ?)", pairs)
+        add(
+            "moscow",
+            f"NULLIF(trim(v_moscow), '') IS NOT NULL AND v_moscow NOT IN (SELECT raw FROM {words} WHERE norm IS NOT NULL)",
+            "not a MoSCoW priority; allowed are: must, should, could, won't (any case; also M, S, C, W and muss, soll, kann, nicht)",
+        )
+        normalise.append(
+            f"v_moscow = (SELECT w.norm FROM {words} w WHERE w.raw = {typed.split('.')[-1]}.v_moscow AND w.norm IS NOT NULL)"
+        )
     if "birth_year" in resolved:
         add(
             "birth_year", f"v_birth_year < 1900 OR v_birth_year > {today.year}", "impossible birth year", "v_birth_year"
@@ -1362,6 +1463,9 @@ def _validate(cur, spec, typed, rej, resolved, derived, dates, src) -> None:
         else 0
     )
     cur.execute(f"CREATE TABLE {rej} AS " + (" UNION ALL ".join(checks) if problems else empty))
+    if normalise:
+        # Allowed values in their stored spelling (rejected values were reported as written).
+        cur.execute(f"UPDATE {typed} SET {', '.join(normalise)}")
     if not src.malformed.empty:
         view = f"malformed_{src.token}"
         cur.register(view, src.malformed)
@@ -1389,6 +1493,22 @@ def _validate(cur, spec, typed, rej, resolved, derived, dates, src) -> None:
             f"SELECT t.__row, {_lit(label)}, {value}, 'same key as row ' || d.first_row || ' of the file' "
             f"FROM ok t JOIN d ON {on} WHERE t.__row > d.first_row"
         )
+    if spec.name == "interactions":
+        # Events without an id: the same customer, time, event and channel twice in the file is one event.
+        channel = "v_channel" if "channel" in resolved else "NULL"
+        id_missing = "v_interaction_id IS NULL AND " if "interaction_id" in resolved else ""
+        label = " + ".join(resolved.get(c, c) for c in ("customer_id", "occurred_at", "event"))
+        cur.execute(
+            f"INSERT INTO {rej} "
+            f"WITH ok AS (SELECT __row, v_customer_id, v_occurred_at, v_event, {channel} AS channel FROM {typed} "
+            f"WHERE {id_missing}v_customer_id IS NOT NULL AND v_occurred_at IS NOT NULL AND v_event IS NOT NULL "
+            f"AND __row NOT IN (SELECT row FROM {rej})), "
+            f"w AS (SELECT *, min(__row) OVER (PARTITION BY v_customer_id, v_occurred_at, v_event, channel) AS first_row "
+            f"FROM ok) "
+            f"SELECT __row, {_lit(label)}, v_customer_id || ' / ' || CAST(v_occurred_at AS VARCHAR) || ' / ' || v_event, "
+            f"'same event as row ' || first_row || ' of the file (same customer, time, event and channel)' "
+            f"FROM w WHERE __row > first_row"
+        )
 
 
 def _customer_check_sql(spec: schema.Table, resolved: dict[str, str]) -> str | None:
@@ -1403,8 +1523,55 @@ def _stored_key_sql(spec: schema.Table) -> str:
     return f"EXISTS (SELECT 1 FROM {_q(spec.name)} s WHERE {on})"
 
 
+def _same_file_loaded(cur, spec: schema.Table, checksum: str) -> str | None:
+    """Message when a file with this content is already loaded into the table, else None."""
+    rows = cur.execute(
+        "SELECT import_id, file_name, finished_at FROM imports WHERE table_name = ? AND checksum = ? "
+        "AND status = 'loaded' ORDER BY import_id DESC",
+        [spec.name, checksum],
+    ).fetchall()
+    if not rows:
+        return None
+    import_id, name, finished = rows[0]
+    when = f" on {finished:%Y-%m-%d %H:%M}" if hasattr(finished, "strftime") else ""
+    return (
+        f"This file was already loaded into {spec.name}: import #{import_id} ('{name}'{when}) has the same content. "
+        "Nothing was loaded. To load it again anyway, allow loading the same file again "
+        "(or undo the earlier import first)."
+    )
+
+
+def _event_key_sql(left: str, right: str, resolved: dict[str, str], *, stored: bool = True) -> str:
+    """Interactions without an id: same customer, time, event and channel (channel may be empty on both).
+
+    ``right`` is the stored table (columns by name) or, with ``stored=False``, another copy of the file.
+    """
+    prefix = "" if stored else "v_"
+    channel = f"{left}.v_channel" if "channel" in resolved else "CAST(NULL AS VARCHAR)"
+    other = f"{right}.{prefix}channel" if stored or "channel" in resolved else "CAST(NULL AS VARCHAR)"
+    return (
+        f"{left}.v_customer_id = {right}.{prefix}customer_id AND {left}.v_occurred_at = {right}.{prefix}occurred_at "
+        f"AND {left}.v_event = {right}.{prefix}event AND {channel} IS NOT DISTINCT FROM {other}"
+    )
+
+
 def _write(
-    con, cur, spec, typed, rej, src, resolved, derived, report, staged, mode, user, create_missing, started, remember
+    con,
+    cur,
+    spec,
+    typed,
+    rej,
+    src,
+    resolved,
+    derived,
+    report,
+    staged,
+    mode,
+    user,
+    create_missing,
+    started,
+    remember,
+    allow_same_file=False,
 ):
     """Checks against stored rows, then one transaction: backup, delete/insert, import log, remembered mapping.
 
@@ -1417,6 +1584,9 @@ def _write(
     target = _q(spec.name)
     t0 = time.perf_counter()
     with store.WRITE_LOCK:
+        report.checksum = staged.checksum
+        if not allow_same_file and (same := _same_file_loaded(cur, spec, report.checksum)):
+            raise IngestError(same)
         # Rows that clash with what is stored: same key (append) or unknown customer.
         has_rejects = cur.execute(f"SELECT count(*) FROM {rej}").fetchall()[0][0] > 0
         valid = f"t.__row NOT IN (SELECT row FROM {rej})" if has_rejects else "true"
@@ -1427,6 +1597,16 @@ def _write(
             cur.execute(
                 f"INSERT INTO {rej} SELECT t.__row, {_lit(label)}, {value}, "
                 f"'already stored (choose upsert to update stored rows)' FROM {typed} t WHERE {valid} AND {_stored_key_sql(spec)}"
+            )
+        if spec.name == "interactions" and mode != "replace" and stored_rows:
+            # Events without an id: the same event already stored is not loaded twice.
+            label = " + ".join(resolved.get(c, c) for c in ("customer_id", "occurred_at", "event"))
+            value = "t.v_customer_id || ' / ' || CAST(t.v_occurred_at AS VARCHAR) || ' / ' || t.v_event"
+            id_missing = "t.v_interaction_id IS NULL AND " if "interaction_id" in resolved else ""
+            cur.execute(
+                f"INSERT INTO {rej} SELECT t.__row, {_lit(label)}, {value}, "
+                f"'same event already stored (same customer, time, event and channel)' FROM {typed} t "
+                f"WHERE {valid} AND {id_missing}EXISTS (SELECT 1 FROM interactions s WHERE {_event_key_sql('t', 's', resolved)})"
             )
         if customer_sql and not create_missing:
             header = resolved.get(spec.customer_column or "", "")
@@ -1440,7 +1620,6 @@ def _write(
         if total_rows - _bad_typed_rows(cur, rej, typed, bad_rows, len(src.malformed)) == 0:
             raise _NothingToLoad(_extra_empty())
         where = f"t.__row NOT IN (SELECT row FROM {rej})" if bad_rows else "true"
-        report.checksum = staged.checksum
         t1 = time.perf_counter()
         with store.transaction(con) as tx:
             import_id = int(tx.execute("SELECT nextval('import_seq')").fetchall()[0][0])
@@ -1458,25 +1637,46 @@ def _write(
                     ).fetchall()[0][0]
                 )
             backup_made = False
+            matched = 0
+            insert_where = where
             if mode == "replace":
                 tx.execute(f"CREATE TABLE {_q(backup)} AS SELECT * FROM {target}")
                 report.rows_replaced = int(tx.execute(f"DELETE FROM {target}").fetchall()[0][0])
                 backup_made = True
             elif mode == "upsert" and keys_usable and stored_rows:
+                # Stored rows with a key of the file: back up the full rows (undo restores them), then
+                # update only the mapped columns; columns the file does not have keep their values.
                 on = " AND ".join(f"s.{_q(k)} = t.v_{k}" for k in spec.key)
                 matches = f"EXISTS (SELECT 1 FROM {typed} t WHERE {where} AND {on})"
                 tx.execute(f"CREATE TABLE {_q(backup)} AS SELECT * FROM {target} s WHERE {matches}")
-                report.rows_replaced = int(tx.execute(f"DELETE FROM {target} s WHERE {matches}").fetchall()[0][0])
                 backup_made = True
+                matched = int(
+                    tx.execute(f"SELECT count(*) FROM {typed} t WHERE {where} AND {_stored_key_sql(spec)}").fetchall()[
+                        0
+                    ][0]
+                )
+                settable = [c for c in columns if c not in spec.key]
+                assignments = ", ".join(
+                    [f"{_q(c)} = {_insert_expr(spec, c, resolved, cur)}" for c in settable] + ["import_id = ?"]
+                )
+                report.rows_replaced = int(
+                    tx.execute(
+                        f"UPDATE {target} AS s SET {assignments} FROM {typed} AS t WHERE {where} AND {on}",
+                        [import_id],
+                    ).fetchall()[0][0]
+                )
+                insert_where = f"{where} AND NOT {_stored_key_sql(spec)}"
             target_cols = ", ".join(_q(c) for c in columns) + ", import_id"
             select_cols = ", ".join(_insert_expr(spec, c, resolved, cur) for c in columns)
             t2 = time.perf_counter()
-            report.rows_loaded = int(
+            inserted = int(
                 tx.execute(
-                    f"INSERT INTO {target} ({target_cols}) SELECT {select_cols}, ? FROM {typed} t WHERE {where}",
+                    f"INSERT INTO {target} ({target_cols}) SELECT {select_cols}, ? FROM {typed} t WHERE {insert_where}",
                     [import_id],
                 ).fetchall()[0][0]
             )
+            # Rows of the file that updated a stored row count as loaded.
+            report.rows_loaded = inserted + matched
             t3 = time.perf_counter()
             report.rows_rejected = report.rows_read - report.rows_loaded
             report.skipped = _summary_counts(tx, rej, _extra_empty())
@@ -1525,7 +1725,12 @@ def _write(
     report.ok = True
     if report.customers_created:
         report.messages.append(f"{report.customers_created:,} customers were created from the order lines (ids only).")
-    if report.rows_replaced:
+    if report.rows_replaced and mode == "upsert":
+        report.messages.append(
+            f"{report.rows_replaced:,} stored rows were updated in the mapped columns; their other columns kept "
+            "their values (undo restores the rows as they were)."
+        )
+    elif report.rows_replaced:
         report.messages.append(f"{report.rows_replaced:,} stored rows were replaced (undo restores them).")
 
 
@@ -1565,7 +1770,9 @@ def _summary_counts(cur, rej: str, extra: pd.DataFrame) -> dict[str, int]:
 def _generic(reason: str) -> str:
     if reason.startswith("same key as row"):
         return "same key as an earlier row of the file"
-    if reason.startswith("row has"):
+    if reason.startswith("same event as row"):
+        return "same event as an earlier row of the file"
+    if reason in (TOO_MANY_FIELDS, TOO_FEW_FIELDS):
         return "wrong number of fields"
     return reason
 
@@ -1631,29 +1838,106 @@ def imports_log(con: duckdb.DuckDBPyConnection, *, limit: int = 200) -> pd.DataF
     )
 
 
+def _touched_tables(table: str, details: str | None) -> set[str]:
+    """Tables an import wrote to: its own, plus customers when it created customers."""
+    touched = {table}
+    try:
+        created = int((json.loads(details or "{}") or {}).get("customers_created") or 0)
+    except (ValueError, TypeError, AttributeError):
+        created = 0
+    if created:
+        touched.add("customers")
+    return touched
+
+
+def _later_imports(cur: duckdb.DuckDBPyConnection, import_id: int, touched: set[str]) -> list[tuple]:
+    """Still-loaded imports after ``import_id`` that wrote to any of ``touched`` -> [(id, table, file)]."""
+    rows = cur.execute(
+        "SELECT import_id, table_name, file_name, details FROM imports "
+        "WHERE status = 'loaded' AND import_id > ? ORDER BY import_id DESC",
+        [import_id],
+    ).fetchall()
+    return [(i, t, f) for i, t, f, d in rows if _touched_tables(t, d) & touched]
+
+
+def _regenerated_after(cur: duckdb.DuckDBPyConnection, table: str, import_id: int, finished_at) -> Any:
+    """When the table's contents were replaced outside imports (demo data) after the import -> that time, else None."""
+    logged = cur.execute(
+        "SELECT min(event_id) FROM audit_log WHERE action = 'import' AND subject = ?", [f"{table} #{import_id}"]
+    ).fetchall()[0][0]
+    if logged is not None:
+        rows = cur.execute(
+            "SELECT occurred_at, details FROM audit_log WHERE action = 'demo data generated' AND event_id > ? "
+            "ORDER BY event_id",
+            [logged],
+        ).fetchall()
+    else:
+        rows = cur.execute(
+            "SELECT occurred_at, details FROM audit_log WHERE action = 'demo data generated' AND occurred_at >= ? "
+            "ORDER BY event_id",
+            [finished_at],
+        ).fetchall()
+    for occurred_at, details in rows:
+        try:
+            tables = set((json.loads(details or "{}") or {}).get("rows") or {})
+        except (ValueError, TypeError, AttributeError):
+            tables = set()
+        if not tables or table in tables:
+            return occurred_at
+    return None
+
+
+def _describe_imports(imports: list[tuple]) -> str:
+    return ", ".join(f"#{i} ({f or 'no file name'}, {t})" for i, t, f in imports)
+
+
 def undo(con: duckdb.DuckDBPyConnection, import_id: int, *, user: str = "local user") -> dict[str, int]:
     """Take one import back -> {"rows_removed", "rows_restored", "customers_removed"}.
 
     Append: its rows are deleted. Replace / upsert: its rows are deleted and the rows it replaced
-    are restored from its backup table. Customers the import created are removed when nothing
-    else refers to them. Logged in the audit log.
+    or updated are restored from its backup table (stored rows with the key of a backup row are
+    removed first, so a key is never stored twice). Customers the import created are removed when
+    nothing else refers to them. Logged in the audit log.
+
+    Only the newest still-loaded import of a table can be undone (imports build on each other:
+    undo the later ones first), and not after the table was regenerated as demo data.
 
     Raises
     ------
     IngestError
-        When the import does not exist or was already undone.
+        When the import does not exist, was already undone, a later import of the same table is
+        still loaded, or the table was regenerated after it. Nothing is changed then.
     """
     import_id = int(import_id)
 
     def work(cur: duckdb.DuckDBPyConnection) -> dict[str, int]:
-        found = cur.execute("SELECT table_name, status, mode FROM imports WHERE import_id = ?", [import_id]).fetchall()
+        found = cur.execute(
+            "SELECT table_name, status, mode, finished_at, details FROM imports WHERE import_id = ?", [import_id]
+        ).fetchall()
         row = found[0] if found else None
         if row is None:
             raise IngestError(f"There is no import number {import_id}.")
-        table, status, mode = row
+        table, status, mode, finished_at, details = row
         if status != "loaded":
             raise IngestError(f"Import number {import_id} was already undone.")
         spec = _check_table(table)
+        touched = _touched_tables(table, details)
+        later = _later_imports(cur, import_id, touched)
+        if later:
+            raise IngestError(
+                f"Import number {import_id} cannot be undone yet: later imports into the same table are still "
+                f"loaded and build on it. Undo them first, newest first: {_describe_imports(later)}. "
+                "Nothing was changed."
+            )
+        for name in sorted(touched):
+            regenerated = _regenerated_after(cur, name, import_id, finished_at)
+            if regenerated is not None:
+                when = regenerated.strftime("%Y-%m-%d %H:%M") if hasattr(regenerated, "strftime") else regenerated
+                raise IngestError(
+                    f"Import number {import_id} cannot be undone: the table {name} was replaced by generated demo "
+                    f"data on {when}, after this import, so its rows and backup no longer match what is stored. "
+                    "Nothing was changed."
+                )
         target = _q(spec.name)
         removed = int(cur.execute(f"DELETE FROM {target} WHERE import_id = ?", [import_id]).fetchall()[0][0])
         backup = f"import_backup_{import_id}"
@@ -1662,6 +1946,10 @@ def undo(con: duckdb.DuckDBPyConnection, import_id: int, *, user: str = "local u
             "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND table_name = ?", [backup]
         ).fetchall()[0][0]
         if exists:
+            if spec.key:
+                # Rows stored under a key of the backup (written since, e.g. by the app) give way to the backup row.
+                on = " AND ".join(f"s.{_q(k)} = b.{_q(k)}" for k in spec.key)
+                cur.execute(f"DELETE FROM {target} s WHERE EXISTS (SELECT 1 FROM {_q(backup)} b WHERE {on})")
             restored = int(cur.execute(f"INSERT INTO {target} SELECT * FROM {_q(backup)}").fetchall()[0][0])
             cur.execute(f"DROP TABLE {_q(backup)}")
         customers_removed = 0
@@ -1713,6 +2001,7 @@ __all__ = [
     "imports_log",
     "layout_key",
     "load",
+    "moscow_value",
     "read_preview",
     "table_frame",
     "table_rows",

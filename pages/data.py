@@ -22,11 +22,70 @@ TABLE_LABELS = {
 MODE_LABELS = {
     "append": _("Append: add the rows (rows already stored are rejected)"),
     "replace": _("Replace: the file becomes the whole table"),
-    "upsert": _("Add or update: rows with a stored key replace it"),
+    "upsert": _("Add or update: stored rows with the same key get the file's columns updated"),
 }
 DELIMITER_LABELS = {",": _("comma"), ";": _("semicolon"), "\t": _("tab"), "|": _("pipe")}
 IGNORE = "—"
 EXCEL_ROWS = 100_000
+#: Rejected rows are offered as Excel up to this many rows (a spreadsheet of more takes minutes to write).
+EXCEL_REJECTED_ROWS = 100_000
+
+#: Readable names of the canonical columns (mapping targets, mapped preview).
+COLUMN_LABELS = {
+    "customer_id": _("Customer id"),
+    "name": _("Name"),
+    "email": _("E-mail"),
+    "customer_type": _("Customer type"),
+    "country": _("Country"),
+    "region": _("Region"),
+    "city": _("City"),
+    "industry": _("Industry"),
+    "acquisition_channel": _("Acquisition channel"),
+    "segment": _("Segment"),
+    "signup_date": _("Customer since"),
+    "birth_year": _("Birth year"),
+    "employees": _("Employees"),
+    "interaction_id": _("Interaction id"),
+    "occurred_at": _("Date and time"),
+    "event": _("Event"),
+    "stage": _("Journey stage"),
+    "channel": _("Channel"),
+    "properties": _("Properties"),
+    "order_id": _("Order number"),
+    "line_no": _("Line number"),
+    "ordered_at": _("Order date"),
+    "product": _("Product"),
+    "description": _("Description"),
+    "quantity": _("Quantity"),
+    "unit_price": _("Unit price"),
+    "amount": _("Amount"),
+    "currency": _("Currency"),
+    "respondent_id": _("Respondent id"),
+    "feature": _("Feature"),
+    "functional": _("Functional answer"),
+    "dysfunctional": _("Dysfunctional answer"),
+    "importance": _("Importance"),
+    "wave": _("Survey wave"),
+    "requirement_id": _("Requirement id"),
+    "title": _("Title"),
+    "source": _("Source"),
+    "type": _("Type"),
+    "background": _("Background"),
+    "goal": _("Goal"),
+    "moscow": _("MoSCoW priority"),
+    "kano_feature": _("Kano feature"),
+    "status": _("Status"),
+    "effort": _("Effort"),
+    "urgency": _("Urgency"),
+    "risk": _("Risk"),
+    "owner": _("Owner"),
+    "updated_at": _("Updated at"),
+}
+#: Where the same column name means something else in one table.
+TABLE_COLUMN_LABELS = {("orders", "channel"): _("Sales channel")}
+REJECT_HEADERS = {"row": _("Row"), "column": _("Column"), "value": _("Value"), "reason": _("Reason")}
+LOG_MODES = {"append": _("Append"), "replace": _("Replace"), "upsert": _("Add or update")}
+LOG_STATUSES = {"loaded": _("Loaded"), "undone": _("Undone")}
 
 
 def current_user() -> str:
@@ -54,6 +113,13 @@ def after_write() -> None:
 
 def table_label(name: str) -> str:
     return TABLE_LABELS.get(name, name.replace("_", " ").capitalize())
+
+
+def column_label(table: str, column: str) -> str:
+    """Canonical column -> readable name ('unit_price' -> 'Unit price')."""
+    if (table, column) in TABLE_COLUMN_LABELS:
+        return TABLE_COLUMN_LABELS[(table, column)]
+    return COLUMN_LABELS.get(column, _(column.replace("_", " ").capitalize()))
 
 
 # --- Import ---------------------------------------------------------------------------------
@@ -97,7 +163,7 @@ def mapping_editor(table: str, preview: ingest.Preview) -> dict[str, str]:
     chosen: dict[str, str] = {}
     grid = st.columns(3)
     for i, column in enumerate(columns):
-        label = column.name + (" *" if column.required else "")
+        label = column_label(table, column.name) + (" *" if column.required else "")
         default = by_column.get(column.name)
         with grid[i % 3]:
             picked = st.selectbox(
@@ -112,13 +178,28 @@ def mapping_editor(table: str, preview: ingest.Preview) -> dict[str, str]:
     return chosen
 
 
-def mapped_preview(preview: ingest.Preview, mapping: dict[str, str]):
+def mapped_preview(table: str, preview: ingest.Preview, mapping: dict[str, str]):
     frame = preview.rows[[h for h in mapping if h in preview.rows.columns]].copy()
-    frame.columns = [mapping[h] for h in frame.columns]
+    frame.columns = [column_label(table, mapping[h]) for h in frame.columns]
     return frame
 
 
-def run_import(table: str, upload, mapping: dict[str, str], mode: str, pseudonymise: bool, create_customers: bool):
+def upload_context(table: str, upload) -> tuple | None:
+    """What the shown import result belongs to: the target table and the uploaded file."""
+    if upload is None:
+        return None
+    return (table, upload.file_id, upload.name, upload.size)
+
+
+def run_import(
+    table: str,
+    upload,
+    mapping: dict[str, str],
+    mode: str,
+    pseudonymise: bool,
+    create_customers: bool,
+    allow_same_file: bool = False,
+):
     with st.status(_("Importing {file}…").format(file=upload.name), expanded=True) as status:
         bar = st.progress(0.0)
 
@@ -136,6 +217,7 @@ def run_import(table: str, upload, mapping: dict[str, str], mode: str, pseudonym
             pseudonymise=pseudonymise,
             create_missing_customers=create_customers,
             progress=progress,
+            allow_same_file=allow_same_file,
         )
         if report.ok:
             status.update(label=_("Import finished"), state="complete", expanded=False)
@@ -143,6 +225,7 @@ def run_import(table: str, upload, mapping: dict[str, str], mode: str, pseudonym
         else:
             status.update(label=_("Nothing was loaded"), state="error", expanded=False)
     st.session_state["data_report"] = report
+    st.session_state["data_report_for"] = upload_context(table, upload)
 
 
 def show_report(report: ingest.ImportReport) -> None:
@@ -169,15 +252,35 @@ def show_report(report: ingest.ImportReport) -> None:
         if report.skipped:
             st.markdown(_("**Rejected rows by reason**"))
             st.dataframe(
-                [{_("Reason"): reason, _("Rows"): count} for reason, count in report.skipped.items()],
+                [{_("Reason"): reason, _("Rows"): fmt_number(count)} for reason, count in report.skipped.items()],
                 hide_index=True,
                 width="stretch",
             )
         if not report.rejects.empty:
             st.markdown(_("**Problems, row by row** (row = data row of the file)"))
-            st.dataframe(report.rejects, hide_index=True, width="stretch", height=300)
-            st.caption(_("Download the rejected rows as they were in the file, fix them and upload them again."))
-            download_buttons(report.rejected_rows, "rejected_rows", key="rejected")
+            st.dataframe(report.rejects.rename(columns=REJECT_HEADERS), hide_index=True, width="stretch", height=300)
+            rejected_downloads(report)
+
+
+def rejected_downloads(report: ingest.ImportReport) -> None:
+    """Downloads of the rejected rows as they were in the file, built only when asked for.
+
+    Building the files (Excel above all: about a minute for 100,000 rows) on every rerun of the page
+    made the page unusable after a big import, so the bytes are built once, in the run of the click.
+    """
+    rows = report.rejected_rows
+    if rows.empty:
+        return
+    st.caption(_("Download the rejected rows as they were in the file, fix them and upload them again."))
+    excel = len(rows) <= EXCEL_REJECTED_ROWS
+    if not excel:
+        st.caption(
+            _("{rows} rejected rows: Excel is offered up to {n} rows; use CSV.").format(
+                rows=fmt_number(len(rows)), n=fmt_number(EXCEL_REJECTED_ROWS)
+            )
+        )
+    if st.button(_("Prepare the rejected rows for download"), icon=":material/download:", key="data_rejected_prepare"):
+        download_buttons(rows, "rejected_rows", key="rejected", formats=("csv", "xlsx") if excel else ("csv",))
 
 
 def import_tab() -> None:
@@ -190,6 +293,10 @@ def import_tab() -> None:
             "Any separator (comma, semicolon, tab, pipe), UTF-8, Latin-1 or UTF-16, decimal comma and day-first dates."
         ),
     )
+    if st.session_state.get("data_report_for") != upload_context(table, upload):
+        # Another file or table: the result of the previous import no longer belongs on screen.
+        st.session_state.pop("data_report", None)
+        st.session_state.pop("data_report_for", None)
     if upload is None:
         st.info(_("Choose a file to see what was detected and how its columns map."), icon=":material/upload_file:")
     else:
@@ -201,7 +308,7 @@ def import_tab() -> None:
             st.markdown(_("**Column mapping** (* required)"))
             mapping = mapping_editor(table, preview)
             st.markdown(_("**Preview of the mapped rows**"))
-            st.dataframe(mapped_preview(preview, mapping), hide_index=True, width="stretch")
+            st.dataframe(mapped_preview(table, preview, mapping), hide_index=True, width="stretch")
             mode = st.radio(_("Mode"), list(MODE_LABELS), format_func=MODE_LABELS.get, horizontal=True, key="data_mode")
             pseudonymise = st.checkbox(
                 _("Pseudonymise personal columns"),
@@ -217,8 +324,16 @@ def import_tab() -> None:
                         "Order lines of customers not yet stored add a customer with only an id, country and first order date."
                     ),
                 )
+            allow_same_file = st.checkbox(
+                _("Load it even if the same file was loaded before"),
+                key="data_allow_same_file",
+                help=_(
+                    "A file with exactly the same content as a loaded import is refused, as it is usually the same "
+                    "file twice."
+                ),
+            )
             if st.button(_("Validate and load"), type="primary", icon=":material/upload:", key="data_load"):
-                run_import(table, upload, mapping, mode, pseudonymise, create_customers)
+                run_import(table, upload, mapping, mode, pseudonymise, create_customers, allow_same_file)
     report = st.session_state.get("data_report")
     if report is not None:
         show_report(report)
@@ -234,7 +349,15 @@ def log_tab() -> None:
     if log.empty:
         st.info(_("No file has been imported yet."))
         return
-    shown = log.drop(columns=["details"]).rename(
+    shown = log.drop(columns=["details"]).assign(
+        table_name=log["table_name"].map(table_label),
+        mode=log["mode"].map(lambda m: LOG_MODES.get(m, m)),
+        status=log["status"].map(lambda s: LOG_STATUSES.get(s, s)),
+        rows_read=log["rows_read"].map(fmt_number),
+        rows_loaded=log["rows_loaded"].map(fmt_number),
+        rows_rejected=log["rows_rejected"].map(fmt_number),
+    )
+    shown = shown.rename(
         columns={
             "import_id": _("Import"),
             "table_name": _("Table"),

@@ -64,10 +64,10 @@ def test_upload_map_and_load_a_german_csv(app_db):
     layout_boxes = [s for s in at.selectbox if s.key and s.key.startswith("map_")]
     mapped = {s.label.rstrip(" *"): s.value for s in layout_boxes if s.value != "—"}
     assert mapped == {
-        "customer_id": "Kundennummer",
-        "name": "Kundenname",
-        "country": "Land",
-        "signup_date": "Kunde seit",
+        "Customer id": "Kundennummer",
+        "Name": "Kundenname",
+        "Country": "Land",
+        "Customer since": "Kunde seit",
     }
     at.button(key="data_load").click().run()
     assert not at.exception
@@ -110,3 +110,113 @@ def test_export_prepares_downloads(app_db):
     assert not at.exception
     labels = [b.label for b in at.get("download_button")]
     assert {"Download CSV", "Download Excel", "Download Parquet"} <= set(labels)
+
+
+# --- regressions (review of the Data page) --------------------------------------------------
+
+ORDERS_CSV = "order_id,line_no,customer_id,ordered_at,unit_price\nO-1,1,NOBODY,2025-01-01,2\n"
+
+
+def upload(at, name, payload):
+    at.file_uploader(key="data_upload").set_value((name, payload, "text/csv"))
+    return at.run()
+
+
+def test_mapping_targets_have_readable_labels_and_unchanged_keys(app_db):
+    """Defect: mapping boxes were labelled with database names (order_id, unit_price, acquisition_channel)."""
+    at = open_page()
+    at.selectbox(key="data_table").set_value("orders").run()
+    upload(at, "orders.csv", ORDERS_CSV.encode())
+    assert not at.exception
+    boxes = {s.key: s.label for s in at.selectbox if s.key and s.key.startswith("map_")}
+    labels = {label.rstrip(" *") for label in boxes.values()}
+    assert {"Order number", "Line number", "Unit price", "Order date", "Customer id", "Sales channel"} <= labels
+    assert not any("_" in label for label in labels)
+    assert any(key.endswith("_unit_price") for key in boxes)  # widget keys keep the column names
+    assert list(at.dataframe[0].value.columns) == [
+        "Order number",
+        "Line number",
+        "Customer id",
+        "Order date",
+        "Unit price",
+    ]
+    at.selectbox(key="data_table").set_value("customers").run()
+    assert "Acquisition channel" in {s.label for s in at.selectbox if s.key and s.key.startswith("map_")}
+
+
+def test_rejects_have_readable_headers_and_downloads_are_built_on_request(app_db):
+    """Defect: every rerun after an import rebuilt an Excel file of all rejected rows (63 s for 135k rows)."""
+    at = open_page()
+    upload(at, "kunden.csv", GERMAN_CUSTOMERS.encode("cp1252"))
+    at.button(key="data_load").click().run()
+    assert not at.exception
+    rejects = [d.value for d in at.dataframe if "Reason" in d.value.columns and "Row" in d.value.columns]
+    assert rejects and list(rejects[0].columns) == ["Row", "Column", "Value", "Reason"]
+    assert not at.get("download_button")  # nothing built until asked for
+    at.button(key="data_rejected_prepare").click().run()
+    assert {b.label for b in at.get("download_button")} == {"Download CSV", "Download Excel"}
+    at.run()  # any other rerun does not build the files again
+    assert not at.get("download_button")
+
+
+def test_excel_is_not_offered_for_more_than_100000_rejected_rows(app_db):
+    """Defect: Excel of every rejected row was built however many there were; counts lacked separators."""
+    rows = 100_001
+    payload = ("customer_id,birth_year\n" + "".join(f"X{i},1800\n" for i in range(rows))).encode()
+    at = open_page()
+    upload(at, "old.csv", payload)
+    at.button(key="data_load").click().run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Rows read"] == "100,001" and metrics["Rows rejected"] == "100,001"
+    assert any("Excel is offered up to 100,000 rows" in c.value for c in at.caption)
+    at.button(key="data_rejected_prepare").click().run()
+    assert [b.label for b in at.get("download_button")] == ["Download CSV"]
+
+
+def test_the_previous_result_is_cleared_when_the_file_or_table_changes(app_db):
+    """Defect: the last import's result stayed on screen under the next file's error."""
+    at = open_page()
+    upload(at, "kunden.csv", GERMAN_CUSTOMERS.encode("cp1252"))
+    at.button(key="data_load").click().run()
+    assert [m.label for m in at.metric][:1] == ["Rows read"]
+    upload(at, "empty.csv", b"")
+    assert any("empty" in e.value for e in at.error)
+    assert not at.metric and not any(s.value == "Import result" for s in at.subheader)
+    upload(at, "kunden.csv", GERMAN_CUSTOMERS.encode("cp1252"))
+    at.button(key="data_load").click().run()
+    assert at.metric
+    at.selectbox(key="data_table").set_value("orders").run()
+    assert not at.metric
+
+
+def test_the_same_file_twice_is_refused_unless_the_box_is_ticked(app_db):
+    """Defect: re-importing the same file silently stored its rows again."""
+    payload = b"customer_id,name\nSAME-1,Erste\nSAME-2,Zweite\n"
+    at = open_page()
+    upload(at, "same.csv", payload)
+    at.button(key="data_load").click().run()
+    assert _count(app_db, "SELECT count(*) FROM customers WHERE customer_id LIKE 'SAME-%'") == 2
+    upload(at, "same-again.csv", payload)
+    at.button(key="data_load").click().run()
+    assert not at.exception
+    assert any("already loaded" in e.value for e in at.error)
+    at.checkbox(key="data_allow_same_file").check()
+    at.radio(key="data_mode").set_value("upsert")
+    at.button(key="data_load").click().run()
+    assert any("2 rows loaded into Customers." in s.value for s in at.success)
+    assert _count(app_db, "SELECT count(*) FROM customers WHERE customer_id LIKE 'SAME-%'") == 2
+
+
+def test_imports_log_uses_readable_words(app_db):
+    """Defect: the imports log showed database words (customers, append, loaded) and counts without separators."""
+    at = open_page()
+    upload(at, "kunden.csv", GERMAN_CUSTOMERS.encode("cp1252"))
+    at.button(key="data_load").click().run()
+    at.session_state["data_tab"] = "Imports log"
+    at.run()
+    assert not at.exception
+    log = at.dataframe[0].value
+    first = log.iloc[0]
+    assert (first["Table"], first["Mode"], first["Status"]) == ("Customers", "Append", "Loaded")
+    assert first["Rows read"] == "3"

@@ -99,9 +99,25 @@ def _choose_table(page, label: str) -> None:
     wait_for_app(page)
 
 
+# The Data page labels each canonical column in words (pages/data.py).
+READABLE = {
+    "customer_id": "Customer id",
+    "name": "Name",
+    "country": "Country",
+    "signup_date": "Customer since",
+    "order_id": "Order number",
+    "line_no": "Line number",
+    "ordered_at": "Order date",
+    "amount": "Amount",
+    "unit_price": "Unit price",
+    "currency": "Currency",
+}
+
+
 def _mapped(page, column: str):
-    """The mapping select box of one canonical column (labelled 'column', or 'column *' when required)."""
-    return page.get_by_role("combobox", name=re.compile(rf"^{column}( \*)?$"))
+    """The mapping select box of one canonical column (its readable label, with ' *' when required)."""
+    label = re.escape(READABLE.get(column, column))
+    return page.get_by_role("combobox", name=re.compile(rf"^{label}( \*)?$"))
 
 
 def _upload_and_load(page, path, *, detected: list[str], mapping: dict[str, str], loaded: int, table: str) -> None:

@@ -332,9 +332,9 @@ ROW_LEVEL = {
     "too many fields": (
         "customers",
         "customer_id,name\nA,Ann,extra\nB,Bo,more\n",
-        "row has 3 fields, the header has 2",
+        "the row has more fields than the header",
     ),
-    "too few fields": ("customers", "customer_id,name,country\nA,Ann\n", "row has 2 fields, the header has 3"),
+    "too few fields": ("customers", "customer_id,name,country\nA,Ann\n", "the row has fewer fields than the header"),
     "unparsable numbers": (
         "orders",
         "order_id,customer_id,ordered_at,quantity\nO1,C1,2025-01-01,lots\n",
@@ -400,7 +400,7 @@ def test_rows_with_too_many_or_too_few_fields_are_rejected_with_their_row(con):
     report = load_text(con, "customers", text)
     assert report.ok and report.rows_loaded == 2
     rejects = report.rejects.set_index("row")["reason"].to_dict()
-    assert rejects == {2: "row has 2 fields, the header has 3", 3: "row has 4 fields, the header has 3"}
+    assert rejects == {2: "the row has fewer fields than the header", 3: "the row has more fields than the header"}
     stored = (
         con.cursor().execute("SELECT customer_id FROM customers WHERE customer_id IN ('A', 'D') ORDER BY 1").fetchall()
     )
@@ -583,3 +583,219 @@ def test_an_import_is_all_or_nothing(mem_con, monkeypatch, rows, crash):
     assert {k: v for k, v in snapshot(mem_con).items() if k in schema.IMPORTABLE} == {
         k: v for k, v in before.items() if k in schema.IMPORTABLE
     }
+
+
+# --- regressions (review of the import) -----------------------------------------------------
+
+
+def _name_of(con, customer_id):
+    return con.cursor().execute("SELECT name FROM customers WHERE customer_id = ?", [customer_id]).fetchall()
+
+
+def test_undo_refuses_an_import_that_a_later_one_builds_on(con):
+    """Defect: undoing upsert A while a later upsert B was loaded left C1 twice; undoing B then brought A back."""
+    a = load_text(con, "customers", "customer_id,name\nC1,Version A\n", mode="upsert")
+    b = load_text(con, "customers", "customer_id,name\nC1,Version B\n", mode="upsert")
+    before = snapshot(con)
+    with pytest.raises(ingest.IngestError, match=rf"Undo them first.*#{b.import_id}"):
+        ingest.undo(con, a.import_id)
+    assert snapshot(con) == before
+    ingest.undo(con, b.import_id)
+    assert _name_of(con, "C1") == [("Version A",)]
+    ingest.undo(con, a.import_id)
+    assert _name_of(con, "C1") == [("Anna",)]
+
+
+def test_undo_restores_a_backup_row_in_place_of_a_row_with_the_same_key(con):
+    """Defect: restoring a backup appended its rows even when a row with the same key was stored since."""
+    upserted = load_text(con, "customers", "customer_id,name\nC1,Anna Neu\n", mode="upsert")
+    # A row written with the key outside imports (e.g. by the app) after the upsert.
+    con.cursor().execute("UPDATE customers SET import_id = NULL WHERE customer_id = 'C1'")
+    ingest.undo(con, upserted.import_id)
+    assert _name_of(con, "C1") == [("Anna",)]
+
+
+def test_undo_is_refused_after_demo_data_replaced_the_tables(con):
+    """Defect: after demo regeneration, undoing an upsert restored its backup next to the demo row (key twice)."""
+    upserted = load_text(con, "customers", "customer_id,name\nC1,Anna Neu\n", mode="upsert")
+
+    def regenerate(cur):
+        cur.execute("DELETE FROM customers")
+        cur.execute("INSERT INTO customers (customer_id, name) VALUES ('C1', 'Demo')")
+        store.audit(cur, "demo data generated", "demo", '{"rows": {"customers": 1}}')
+
+    store.run_write(con, regenerate)
+    before = snapshot(con)
+    with pytest.raises(ingest.IngestError, match="demo data"):
+        ingest.undo(con, upserted.import_id)
+    assert snapshot(con) == before
+    assert _name_of(con, "C1") == [("Demo",)]
+
+
+def test_upsert_updates_only_the_mapped_columns_and_undo_restores_full_rows(con):
+    """Defect: upsert replaced whole rows, so columns not in the file (email, country, signup) became empty."""
+    before = snapshot(con)
+    report = load_text(con, "customers", "customer_id,name\nC1,Anna Neu\nC5,Fünf\n", mode="upsert")
+    assert report.ok and report.rows_loaded == 2 and report.rows_replaced == 1
+    row = (
+        con.cursor()
+        .execute("SELECT name, email, country, signup_date FROM customers WHERE customer_id = 'C1'")
+        .fetchall()
+    )
+    assert row == [("Anna Neu", "anna@example.com", "DE", dt.date(2024, 1, 5))]
+    assert _name_of(con, "C5") == [("Fünf",)]
+    ingest.undo(con, report.import_id)
+    assert {k: v for k, v in snapshot(con).items() if k in schema.IMPORTABLE} == {
+        k: v for k, v in before.items() if k in schema.IMPORTABLE
+    }
+
+
+def test_upsert_of_order_lines_keeps_unmapped_columns(con):
+    """Defect (upsert, orders): a price correction file without descriptions erased the stored descriptions."""
+    first = "order_id,line_no,customer_id,ordered_at,description,quantity,unit_price\nO1,1,C1,2025-01-01,Mug,2,3\n"
+    assert load_text(con, "orders", first).ok
+    fix = load_text(
+        con, "orders", "order_id,line_no,customer_id,ordered_at,unit_price\nO1,1,C1,2025-01-01,4\n", mode="upsert"
+    )
+    assert fix.ok and fix.rows_loaded == 1
+    got = con.cursor().execute("SELECT description, quantity, unit_price FROM orders").fetchall()
+    assert got == [("Mug", 2.0, 4.0)]
+
+
+def test_the_same_file_twice_is_refused_unless_allowed(con):
+    """Defect: loading the same interactions file twice silently stored every event twice."""
+    text = "customer_id,occurred_at,event,channel\nC1,2025-03-01 10:00,visit,website\nC2,2025-03-01 11:00,visit,email\n"
+    first = load_text(con, "interactions", text, name="events.csv")
+    assert first.ok and first.rows_loaded == 2
+    before = snapshot(con)
+    again = load_text(con, "interactions", text, name="events-copy.csv")
+    assert not again.ok and again.rows_loaded == 0
+    assert "already loaded" in again.error and f"#{first.import_id}" in again.error
+    assert snapshot(con) == before
+    # Allowed on purpose: the events already stored are still not stored twice.
+    forced = load_text(con, "interactions", text, name="events.csv", allow_same_file=True)
+    assert not forced.ok and forced.rows_loaded == 0
+    assert set(forced.rejects["reason"]) == {"same event already stored (same customer, time, event and channel)"}
+    assert con.cursor().execute("SELECT count(*) FROM interactions").fetchall()[0][0] == 2
+    # Once undone, the file may be loaded again.
+    ingest.undo(con, first.import_id)
+    assert load_text(con, "interactions", text, name="events.csv").ok
+
+
+def test_interactions_without_ids_drop_exact_duplicates_in_the_file_and_against_stored(con):
+    """Defect: interactions without an interaction_id had no duplicate check at all."""
+    assert load_text(con, "interactions", "customer_id,occurred_at,event\nC2,2025-01-05 09:00,login\n").ok
+    text = (
+        "customer_id,occurred_at,event,channel\n"
+        "C1,2025-01-01 10:00,visit,Website\n"
+        "C1,2025-01-01 10:00,visit,website\n"  # same event (channel case) as row 1
+        "C1,2025-01-01 10:00,visit,email\n"  # other channel: another event
+        "C1,2025-01-01 10:00,visit,\n"
+        "C1,2025-01-01 10:00,visit,\n"  # same as row 4 (no channel on both)
+        "C2,2025-01-05 09:00,login,\n"  # already stored
+    )
+    report = load_text(con, "interactions", text)
+    assert report.ok and report.rows_loaded == 3
+    reasons = report.rejects.set_index("row")["reason"].to_dict()
+    assert reasons == {
+        2: "same event as row 1 of the file (same customer, time, event and channel)",
+        5: "same event as row 4 of the file (same customer, time, event and channel)",
+        6: "same event already stored (same customer, time, event and channel)",
+    }
+    assert report.skipped["same event as an earlier row of the file"] == 2
+    assert con.cursor().execute("SELECT count(*) FROM interactions").fetchall()[0][0] == 4
+
+
+@pytest.mark.parametrize(
+    ("written", "stored"),
+    [
+        ("must", "must"),
+        ("Must", "must"),
+        ("M", "must"),
+        ("muss", "must"),
+        ("Soll", "should"),
+        ("kann", "could"),
+        ("nicht", "won't"),
+        ("won't", "won't"),
+        ("Won’t", "won't"),
+        ("wont", "won't"),
+        ("will not", "won't"),
+        ("", None),
+    ],
+)
+def test_moscow_words_are_normalised(mem_con, written, stored):
+    """Defect: requirement priorities were stored as written ('Must', 'muss'), so boards and filters missed them."""
+    report = load_text(mem_con, "requirements", f"requirement_id,title,moscow\nR1,Export,{written}\n")
+    assert report.ok, report.messages
+    assert mem_con.cursor().execute("SELECT moscow FROM requirements").fetchall() == [(stored,)]
+
+
+def test_values_outside_the_allowed_lists_are_rejected_with_the_allowed_values(con):
+    """Defect: moscow, journey stage and channel took any text."""
+    report = load_text(con, "requirements", "requirement_id,title,moscow\nR1,A,must\nR2,B,maybe\n")
+    assert report.ok and report.rows_loaded == 1
+    reason = report.rejects.set_index("row").loc[2, "reason"]
+    assert "must, should, could, won't" in reason
+    text = (
+        "customer_id,occurred_at,event,stage,channel\n"
+        "C1,2025-01-01 10:00,visit,Awareness,Call Centre\n"
+        "C1,2025-01-02 10:00,visit,funnel,website\n"
+        "C1,2025-01-03 10:00,visit,purchase,Telepathy\n"
+    )
+    report = load_text(con, "interactions", text)
+    assert report.ok and report.rows_loaded == 1
+    rejects = report.rejects.set_index("row")
+    assert rejects.loc[2, "column"] == "stage" and ", ".join(schema.STAGES) in rejects.loc[2, "reason"]
+    assert rejects.loc[3, "column"] == "channel" and ", ".join(schema.CHANNELS) in rejects.loc[3, "reason"]
+    stored = con.cursor().execute("SELECT stage, channel FROM interactions").fetchall()
+    assert stored == [("awareness", "call centre")]
+
+
+def test_field_count_messages_do_not_quote_a_wrong_count(con):
+    """Defect: a row with 5 fields under a 3-column header was reported as 'row has 4 fields'."""
+    report = load_text(con, "customers", "customer_id,name,country\nF1,A,DE\nF2,B,DE,extra,x\nF3\n")
+    reasons = report.rejects.set_index("row")["reason"].to_dict()
+    assert reasons == {2: "the row has more fields than the header", 3: "the row has fewer fields than the header"}
+    assert report.skipped == {"wrong number of fields": 2}
+
+
+def test_preview_of_a_file_with_an_unclosed_quote_says_what_load_says(con):
+    """Defect: the preview called a file with an unclosed quote 'header but no data rows'."""
+    payload = b'customer_id,name\n"A,unterminated\nB,x\n'
+    preview = ingest.read_preview(io.BytesIO(payload), file_name="q.csv")
+    report = ingest.load(con, "customers", io.BytesIO(payload), file_name="q.csv")
+    assert not report.ok
+    assert preview.error == report.error == ingest.NONE_SPLIT
+    assert "Check the separator and the quotes" in preview.error
+    header_only = ingest.read_preview(io.BytesIO(b"customer_id,name\n"), file_name="h.csv")
+    assert header_only.error == "The file has a header but no data rows."
+
+
+def test_undo_of_customers_waits_for_a_later_import_that_created_customers(con):
+    """Defect guard (undo order): an order import that created customers also builds on the customers table."""
+    customers = load_text(con, "customers", "customer_id,name\nC3,Cleo\n")
+    orders = load_text(
+        con, "orders", "order_id,customer_id,ordered_at\nO1,NEW1,2025-01-01\n", create_missing_customers=True
+    )
+    assert orders.customers_created == 1
+    with pytest.raises(ingest.IngestError, match=rf"#{orders.import_id} \(upload.csv, orders\)"):
+        ingest.undo(con, customers.import_id)
+    ingest.undo(con, orders.import_id)
+    assert ingest.undo(con, customers.import_id)["rows_removed"] == 1
+
+
+def test_undo_after_real_demo_generation_is_refused(mem_con):
+    """Defect: demo regeneration (analytics.demo.generate) followed by undo stored C0000001 twice."""
+    from analytics import demo
+
+    demo.generate(mem_con, customers=60, seed=3)
+    report = load_text(mem_con, "customers", "customer_id,name\nC0000001,Upserted\n", mode="upsert")
+    assert report.ok and report.rows_replaced == 1
+    demo.generate(mem_con, customers=60, seed=4)
+    before = snapshot(mem_con)
+    with pytest.raises(ingest.IngestError, match="replaced by generated demo data"):
+        ingest.undo(mem_con, report.import_id)
+    assert snapshot(mem_con) == before
+    assert mem_con.cursor().execute("SELECT count(*) FROM customers WHERE customer_id = 'C0000001'").fetchall() == [
+        (1,)
+    ]
