@@ -49,4 +49,3 @@ def test_filters_live_in_the_url(shared_server, page):
     sidebar = page.locator('[data-testid="stSidebar"]')
     assert "DE" in sidebar.locator(".st-key-f_country").inner_text()
     assert page.locator('[data-testid="stMetric"]').count() == 6
-
