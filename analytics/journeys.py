@@ -49,10 +49,14 @@ Engine
 The work runs in DuckDB with portable SQL: one window pass numbers each customer's step events (a
 running count per step), and each step is then found with an equality join on "the next step-*k*
 event after the previous one". No Python loop touches events. Customers are partitioned and joined
-by a 64-bit hash of their id (integer keys sort and hash several times faster than text); the id
-itself is re-checked after each join, so a hash clash (about 3 in 10^8 for a million customers) could
-only end a chain early, never mix two customers. The SQL is portable apart from ``hash`` (``xxhash64``
-in Spark), ``arg_min`` with a struct key (Spark ``min_by``) and ``median`` (``percentile_cont``);
+by their id itself (exact: two customers are never mixed). Only step events enter the sort, carrying
+just the id, a packed time-and-step key and the step number; the joins carry only the attempts still
+going, and only attempts that got past step 1 are ranked (a customer stuck at step 1 counts with their
+first step-1 event). Ordered funnels check their step events inside the main query: an event without
+a time or a customer stops it (``error``), and the step names are looked up only when nobody reached
+the last step (a conversion proves every name exists), so no separate scan validates the input. The
+SQL is portable apart from ``error`` (``raise_error`` in Spark), ``arg_min`` (Spark ``min_by``; with
+a struct key where the packed HUGEINT key does not fit) and ``median`` (``percentile_cont``);
 :func:`paths` uses DuckDB list aggregates behind one function (see its note).
 """
 
@@ -85,6 +89,8 @@ FUNNEL_COLUMNS = (
 )
 _US = 1_000_000
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Message of the in-query guard against funnel events without a time or a customer (see _run).
+_NULL_GUARD = "funnel event without a time or a customer"
 
 
 class FunnelInputError(ValueError):
@@ -247,56 +253,69 @@ def _min_step_case(spec: FunnelSpec) -> str:
     return f"CASE {whens} ELSE {spec.n + 1} END"
 
 
-def _ordered_attempts_sql(spec: FunnelSpec) -> str:
+def _first_steps(spec: FunnelSpec) -> list[int]:
+    """For each step (1-based), the first step with the same event name (its events' step number)."""
+    return [spec.steps.index(name) + 1 for name in spec.steps]
+
+
+def _ordered_attempts_sql(spec: FunnelSpec, *, levels: bool = True) -> str:
     """Ordered funnel attempts: one window pass of running counts per step, then one equality join per step.
 
-    Each step-k event gets its rank among the customer's step-k events (a running count); an attempt
-    whose step k-1 sits where the running count of step-k events is r finds its step k as the step-k
-    event of rank r + 1 (an equality join, no range join). Customers are partitioned by a 64-bit hash
-    of their id (integer sorting is several times faster than sorting text ids); the joins re-check the
-    id itself. Portable SQL apart from ``hash`` (``xxhash64`` in Spark).
+    Each step event gets its step number ``m`` (the first step of its name, so an event of a name that
+    occurs twice serves both steps) and, per counted name, the running count of the customer's events
+    of that name up to and including it. An attempt whose step k-1 sits where the running count of
+    step-k events is r finds its step k as the step-k event of rank r + 1 (an equality join on the
+    customer and the rank, no range join). Only the id, a packed time-and-step key and ``m`` ride
+    through the sort, and only step events enter it. An event of the funnel without a time or a
+    customer stops the query with ``_NULL_GUARD`` (see :func:`_run`), so no separate scan checks them.
+
+    With ``levels`` (the default) the joins are inner joins that carry only the attempts still going:
+    CTE ``L<k>`` holds the attempts that reached step k (cid, t1..tk). Without, they are left joins and
+    CTE ``chain`` holds every attempt (cid, t1..tn, NULL after the step it reached), which exclusions
+    need. Portable SQL apart from DuckDB's ``error`` (raise_error in Spark).
     """
     n = spec.n
     width = n + 2
-    flags = ", ".join(f"(ev = $s{k}) AS f{k}" for k in range(1, n + 1))
-    names = ", ".join(f"$s{k}" for k in range(1, n + 1))
-    # The running counts of up to four steps share one window aggregate: each step adds 2^(32 i) to a
-    # HUGEINT sum (one sort and one aggregate instead of one per step; a customer would need 2^31
-    # events of one step to overflow a field).
-    packs = [list(range(2, n + 1))[i : i + 4] for i in range(0, n - 1, 4)]
+    first = _first_steps(spec)
+    # The running counts of up to four names share one window aggregate: an event adds 2^(32 i) to a
+    # HUGEINT sum for its name's field i (one sort and one aggregate instead of one per name; a
+    # customer would need 2^31 events of one name to overflow a field).
+    counted = sorted({first[k - 1] for k in range(2, n + 1)})
+    packs = [counted[i : i + 4] for i in range(0, len(counted), 4)]
     packed = ", ".join(
-        "sum("
-        + " + ".join(f"CAST(f{k} AS HUGEINT) * CAST(POWER(2, {32 * i}) AS HUGEINT)" for i, k in enumerate(pack))
-        + f") OVER w AS p{j}"
+        "sum(CASE m "
+        + " ".join(f"WHEN {m} THEN CAST(1 AS HUGEINT) << {32 * i}" for i, m in enumerate(pack))
+        + f" ELSE CAST(0 AS HUGEINT) END) OVER w AS p{j}"
         for j, pack in enumerate(packs)
     )
     unpacked = ", ".join(
-        f"CAST((p{j} >> {32 * i}) & 4294967295 AS BIGINT) AS c{k}"
+        f"CAST((p{j} >> {32 * i}) & 4294967295 AS BIGINT) AS q{m}"
         for j, pack in enumerate(packs)
-        for i, k in enumerate(pack)
+        for i, m in enumerate(pack)
     )
-    flag_cols = ", ".join(f"f{k}" for k in range(1, n + 1))
     parts = [
-        f"base AS (SELECT cid, hash(cid) AS h, ts, ts * {width} + {_min_step_case(spec)} AS k, {flags} "
-        f"FROM ev_src WHERE ev IN ({names}))",
-        f"win AS (SELECT cid, h, ts, {flag_cols}, {packed} FROM base "
-        "WINDOW w AS (PARTITION BY h ORDER BY k ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW))",
-        f"seq AS (SELECT cid, h, ts, {flag_cols}, {unpacked} FROM win)",
-        "a1 AS (SELECT cid, h, ts AS t1, c2 AS n2 FROM seq WHERE f1)",
+        # _min_step_case gives an event of a repeated name the number of its first step.
+        f"base AS (SELECT cid, ts, {_min_step_case(spec)} AS m FROM ev_src)",
+        f"keyed AS (SELECT cid, CASE WHEN ts IS NULL OR cid IS NULL THEN error('{_NULL_GUARD}') "
+        f"ELSE ts * {width} + m END AS k, m FROM base WHERE m <= {n})",
+        f"win AS (SELECT cid, k, m, {packed} FROM keyed "
+        "WINDOW w AS (PARTITION BY cid ORDER BY k ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW))",
+        f"seq AS (SELECT cid, (k - m) // {width} AS ts, m, {unpacked} FROM win)",
+        f"L1 AS (SELECT cid, ts AS t1, q{first[1]} AS n2 FROM seq WHERE m = 1)",
     ]
+    join = "JOIN" if levels else "LEFT JOIN"
     for k in range(2, n + 1):
-        prev_cols = ", ".join(f"a.t{j}" for j in range(1, k))
-        # The join hashes integers only; the id check sits in the projection, so a hash clash can only
-        # end a chain, never continue it with another customer's event.
-        same = "s.cid = a.cid"
-        nxt = f", CASE WHEN {same} THEN s.c{k + 1} END AS n{k + 1}" if k < n else ""
+        prev = ", ".join(f"a.t{j}" for j in range(1, k))
+        nxt_col = f", q{first[k]} AS nx" if k < n else ""
+        nxt = f", s.nx AS n{k + 1}" if k < n else ""
         gap = f" AND s.ts - a.t{k - 1} <= $g{k}" if spec.step_windows_us[k - 2] is not None else ""
-        parts.append(f"s{k} AS (SELECT cid, h, ts, c{k}{', c' + str(k + 1) if k < n else ''} FROM seq WHERE f{k})")
         parts.append(
-            f"a{k} AS (SELECT a.cid, a.h, {prev_cols}, CASE WHEN {same} THEN s.ts END AS t{k}{nxt} "
-            f"FROM a{k - 1} a LEFT JOIN s{k} s ON s.h = a.h AND s.c{k} = a.n{k} + 1 AND s.ts <= a.t1 + $w{gap})"
+            f"L{k} AS (SELECT a.cid, {prev}, s.ts AS t{k}{nxt} FROM L{k - 1} a {join} "
+            f"(SELECT cid, ts, q{first[k - 1]} AS r{nxt_col} FROM seq WHERE m = {first[k - 1]}) s "
+            f"ON s.cid = a.cid AND s.r = a.n{k} + 1 AND s.ts <= a.t1 + $w{gap})"
         )
-    parts.append(f"chain AS (SELECT cid, {', '.join(f't{j}' for j in range(1, n + 1))} FROM a{n})")
+    if not levels:
+        parts.append(f"chain AS (SELECT cid, {', '.join(f't{j}' for j in range(1, n + 1))} FROM L{n})")
     return ",\n".join(parts)
 
 
@@ -370,31 +389,126 @@ def _exclusion_sql(spec: FunnelSpec) -> str:
     return "(" + " OR ".join(terms) + ")"
 
 
+def _pick_sql(spec: FunnelSpec) -> tuple[str, str]:
+    """(value, key) struct expressions over attempt rows for ``arg_min``: the attempt that counts.
+
+    Rules 3 and 5: the furthest step, then not spoiled, then the earliest event at that step, then the
+    latest start. Two attempts that start at the same instant and tie on all of that go to the earlier
+    one (its step times are never later, so the lowest step times pick it), which keeps the answer
+    independent of row order.
+    """
+    n = spec.n
+    value = ", ".join(["'reached': reached", "'spoiled': spoiled"] + [f"'t{k}': t{k}" for k in range(1, n + 1)])
+    key = ", ".join(
+        ["'a': -reached", "'b': spoiled", "'c': t_last", "'d': -t1"] + [f"'e{k}': t{k}" for k in range(2, n)]
+    )
+    return "{" + value + "}", "{" + key + "}"
+
+
+def _t_last(spec: FunnelSpec) -> str:
+    return "CASE reached " + " ".join(f"WHEN {k} THEN t{k}" for k in range(1, spec.n + 1)) + " END"
+
+
+def _fast_path(spec: FunnelSpec) -> bool:
+    """Ordered funnels without exclusions take the level-by-level plan of :func:`_ordered_progress_sql`."""
+    return spec.order == "ordered" and not spec.exclusions
+
+
+_OFFSET = 2**63  # shifts an epoch-microsecond BIGINT into the non-negative range
+
+
+def _packed_key(spec: FunnelSpec) -> str | None:
+    """The :func:`_pick_sql` order as one HUGEINT for an ordered funnel without exclusions, or None.
+
+    Bits 123-126: n - reached; 59-122: t_last + 2^63; 0-58: t_last - t1 (at most the window). A
+    fixed-size key makes ``arg_min`` several times cheaper than a struct key. It needs at most 16
+    steps and a window under 2^59 microseconds (18,000 years), and a first step whose event does not
+    come back later in the funnel: only then do two attempts that start at the same instant share
+    all their steps, so the tie needs no further key.
+    """
+    if spec.n > 16 or spec.window_us >= 2**59 or spec.steps[0] in spec.steps[1:]:
+        return None
+    return (
+        f"((CAST({spec.n} - reached AS HUGEINT) << 123) + ((CAST(t_last AS HUGEINT) + CAST({_OFFSET} AS HUGEINT)) << 59) "
+        "+ (t_last - t1))"
+    )
+
+
+def _ordered_progress_sql(spec: FunnelSpec, *, group: str | None = None) -> str:
+    """CTEs ending in ``progress`` for an ordered funnel without exclusions (same columns as :func:`_progress_sql`).
+
+    Also defines ``entered`` (one row per customer [and group] with a step-1 event: cid, [grp,] t1 of
+    their first one) and ``picked`` (cid, [grp,] reached, t1..tn: the attempt that counts among those
+    that reached step 2 or further). A customer whose furthest step is 1 counts with their first
+    step-1 event (rule 5), so only the attempts that got further are ranked; ``progress`` joins the
+    two.
+    """
+    n = spec.n
+    grp = f", {group} AS grp" if group else ""
+    grp_part = ", grp" if group else ""
+    level_rows = " UNION ALL ".join(
+        f"SELECT cid, {k} AS reached, "
+        + ", ".join(f"t{j}" if j <= k else f"CAST(NULL AS BIGINT) AS t{j}" for j in range(1, n + 1))
+        + f" FROM L{k}"
+        for k in range(2, n + 1)
+    )
+    ts = ", ".join(f"t{k}" for k in range(1, n + 1))
+    packed = _packed_key(spec)
+    if packed is not None:
+        # arg_min skips NULL values, which is right here: a step the best attempt did not reach was
+        # reached by no attempt of the customer.
+        picked = (
+            f"SELECT cid{grp_part}, {n} - CAST(min(key) >> 123 AS INTEGER) AS reached, "
+            + ", ".join(f"arg_min(t{k}, key) AS t{k}" for k in range(1, n + 1))
+            + f" FROM (SELECT *, {packed} AS key FROM att) GROUP BY cid{grp_part}"
+        )
+    else:
+        value, key = _pick_sql(spec)
+        picked = (
+            f"SELECT cid{grp_part}, best.reached AS reached, "
+            + ", ".join(f"best.t{k} AS t{k}" for k in range(1, n + 1))
+            + f" FROM (SELECT cid{grp_part}, arg_min({value}, {key}) AS best FROM att GROUP BY cid{grp_part})"
+        )
+    join_grp = " AND p.grp = e.grp" if group else ""
+    return (
+        "WITH "
+        + _ordered_attempts_sql(spec)
+        + f",\nlv AS ({level_rows})"
+        + f",\nentered AS (SELECT cid{grp_part}, min(t1) AS t1 FROM (SELECT cid, t1{grp} FROM L1) GROUP BY cid{grp_part})"
+        + f",\natt AS (SELECT cid, reached, {ts}, FALSE AS spoiled, {_t_last(spec)} AS t_last{grp} FROM lv)"
+        + f",\npicked AS ({picked})"
+        + f",\nprogress AS (SELECT e.cid{', e.grp' if group else ''}, coalesce(p.reached, 1) AS reached, "
+        + "coalesce(p.t1, e.t1) AS t1, "
+        + ", ".join(f"p.t{k} AS t{k}" for k in range(2, n + 1))
+        + f" FROM entered e LEFT JOIN picked p ON p.cid = e.cid{join_grp})\n"
+    )
+
+
 def _progress_sql(spec: FunnelSpec, *, group: str | None = None) -> str:
     """CTEs ending in ``progress``: one row per customer (per ``group`` value when given).
 
     ``progress`` columns: cid, [grp,] reached (furthest step; 0 when excluded), t1..tn (epoch
     microseconds of the counted attempt, NULL after ``reached``).
     """
+    if _fast_path(spec):
+        return _ordered_progress_sql(spec, group=group)
     n = spec.n
     attempts = {
-        "ordered": _ordered_attempts_sql,
+        "ordered": lambda s: _ordered_attempts_sql(s, levels=False),
         "strict": _strict_attempts_sql,
         "unordered": _unordered_attempts_sql,
     }[spec.order](spec)
     reached = "1" + "".join(f" + CAST(t{k} IS NOT NULL AS INTEGER)" for k in range(2, n + 1))
-    t_final = "CASE reached " + " ".join(f"WHEN {k} THEN t{k}" for k in range(1, n + 1)) + " END"
     ts = ", ".join(f"t{k}" for k in range(1, n + 1))
     grp_col = f", {group} AS grp" if group else ""
     grp_part = ", grp" if group else ""
-    fields = ", ".join(["'reached': reached", "'spoiled': spoiled"] + [f"'t{k}': t{k}" for k in range(1, n + 1)])
+    value, key = _pick_sql(spec)
     return (
         "WITH "
         + attempts
         + f",\natt0 AS (SELECT cid, {ts}, {reached} AS reached FROM chain)"
-        + f",\natt AS (SELECT *, {_exclusion_sql(spec)} AS spoiled, {t_final} AS t_last{grp_col} FROM att0)"
-        + f",\npicked AS (SELECT cid{grp_part}, arg_min({{{fields}}}, {{'a': -reached, 'b': spoiled, 'c': t_last, "
-        + f"'d': -t1}}) AS best FROM att GROUP BY cid{grp_part})"
+        + f",\natt AS (SELECT *, {_exclusion_sql(spec)} AS spoiled, {_t_last(spec)} AS t_last{grp_col} FROM att0)"
+        + f",\npicked AS (SELECT cid{grp_part}, arg_min({value}, {key}) AS best FROM att GROUP BY cid{grp_part})"
         + f",\nprogress AS (SELECT cid{grp_part}, CASE WHEN best.spoiled THEN 0 ELSE best.reached END AS reached, "
         + ", ".join(f"CASE WHEN NOT best.spoiled THEN best.t{k} END AS t{k}" for k in range(1, n + 1))
         + " FROM picked)\n"
@@ -402,12 +516,34 @@ def _progress_sql(spec: FunnelSpec, *, group: str | None = None) -> str:
 
 
 def _prepare(
-    events, steps, window, order, exclusions, step_windows, con, *, check_steps: bool = True
+    events, steps, window, order, exclusions, step_windows, con
 ) -> tuple[duckdb.DuckDBPyConnection, FunnelSpec]:
     spec = make_spec(steps, window=window, order=order, exclusions=exclusions, step_windows=step_windows)
     cur = _open_source(events, con)
-    _check_events(cur, spec, steps_too=check_steps)
+    # Ordered funnels check their own step events inside the main query (see _run and _confirm_steps),
+    # which saves a separate scan of the events; exclusion events are checked here.
+    _check_events(cur, spec, steps_too=spec.order != "ordered")
     return cur, spec
+
+
+def _run(cur: duckdb.DuckDBPyConnection, spec: FunnelSpec, sql: str, fetch):
+    """Execute a funnel query and return ``fetch(result)``; a tripped null guard becomes a FunnelInputError."""
+    try:
+        return fetch(cur.execute(sql, _params(spec)))
+    except duckdb.Error as exc:
+        if _NULL_GUARD in str(exc):
+            _check_events(cur, spec)  # raises with the number of such events
+        raise
+
+
+def _confirm_steps(cur: duckdb.DuckDBPyConnection, spec: FunnelSpec, converted: bool) -> None:
+    """After an ordered funnel ran: if nobody reached the last step, make sure every step name exists.
+
+    A customer at the last step used an event of every step name, so only a funnel without
+    conversions can hide an unknown step name; it pays for the check, the others do not.
+    """
+    if spec.order == "ordered" and not converted:
+        _check_events(cur, spec)
 
 
 def _funnel_from_counts(spec: FunnelSpec, row: Sequence[Any]) -> pd.DataFrame:
@@ -433,9 +569,17 @@ def _funnel_from_counts(spec: FunnelSpec, row: Sequence[Any]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(FUNNEL_COLUMNS))
 
 
-def _aggregate_select(spec: FunnelSpec, *, group: bool = False) -> str:
+def _aggregate_select(
+    spec: FunnelSpec, *, group: bool = False, source: str = "progress", entered: str | None = None
+) -> str:
+    """SELECT of the funnel row(s) over ``source``: c1..cn, then median and mean of each step's time.
+
+    ``entered``: an SQL expression to use for c1 instead of counting ``source`` rows.
+    """
     n = spec.n
     counts = [f"count(*) FILTER (WHERE reached >= {k}) AS c{k}" for k in range(1, n + 1)]
+    if entered is not None:
+        counts[0] = f"{entered} AS c1"
     timings = []
     for k in range(2, n + 1):
         delta = f"t{k} - t{k - 1}"
@@ -444,7 +588,7 @@ def _aggregate_select(spec: FunnelSpec, *, group: bool = False) -> str:
         timings.append(f"avg({delta}) FILTER (WHERE {cond}) AS mean{k}")
     head = "grp, " if group else ""
     tail = " GROUP BY grp ORDER BY grp" if group else ""
-    return f"SELECT {head}{', '.join(counts + timings)} FROM progress{tail}"
+    return f"SELECT {head}{', '.join(counts + timings)} FROM {source}{tail}"
 
 
 # --- public funnel API ------------------------------------------------------------------------
@@ -494,23 +638,16 @@ def funnel(
         Fewer than two steps, a window of zero or negative length, an unknown step name, events
         without a time, or a malformed exclusion.
     """
-    if order != "ordered":
-        cur, spec = _prepare(events, steps, window, order, exclusions, step_windows, con)
-        row = cur.execute(_progress_sql(spec) + _aggregate_select(spec), _params(spec)).fetchone()
-        return _funnel_from_counts(spec, row)
-    # Ordered funnels check their step events inside the main query (the window pass already holds
-    # every step event), which saves a separate scan of the events.
-    cur, spec = _prepare(events, steps, window, order, exclusions, step_windows, con, check_steps=False)
-    checks = ", ".join(
-        ["(SELECT count(*) FROM win WHERE ts IS NULL OR cid IS NULL) AS nulls"]
-        + [f"(SELECT count(*) FROM win WHERE f{k}) AS e{k}" for k in range(1, spec.n + 1)]
-    )
-    sql = _progress_sql(spec) + f", agg AS ({_aggregate_select(spec)}) SELECT agg.*, {checks} FROM agg"
-    row = cur.execute(sql, _params(spec)).fetchone()
-    width = spec.n + 2 * (spec.n - 1)
-    nulls, present = row[width], row[width + 1 :]
-    _raise_on_bad_events(spec, int(nulls), {name for name, c in zip(spec.steps, present, strict=True) if c})
-    return _funnel_from_counts(spec, row[:width])
+    cur, spec = _prepare(events, steps, window, order, exclusions, step_windows, con)
+    if _fast_path(spec):
+        # Customers who got no further than step 1 only need counting (``entered``); the aggregates
+        # over the later steps read the picked attempts directly.
+        sql = _progress_sql(spec) + _aggregate_select(spec, source="picked", entered="(SELECT count(*) FROM entered)")
+    else:
+        sql = _progress_sql(spec) + _aggregate_select(spec)
+    row = _run(cur, spec, sql, lambda result: result.fetchone())
+    _confirm_steps(cur, spec, bool(row[spec.n - 1]))
+    return _funnel_from_counts(spec, row)
 
 
 def funnel_customers(
@@ -533,7 +670,9 @@ def funnel_customers(
     sql = (
         _progress_sql(spec) + f"SELECT cid AS customer_id, reached AS furthest_step, {cols} FROM progress ORDER BY cid"
     )
-    return cur.execute(sql, _params(spec)).df()
+    frame = _run(cur, spec, sql, lambda result: result.df())
+    _confirm_steps(cur, spec, bool((frame["furthest_step"] == spec.n).any()))
+    return frame
 
 
 def dropped_customers(progress: pd.DataFrame, step: int) -> pd.DataFrame:
@@ -572,9 +711,11 @@ def time_to_convert(
         raise FunnelInputError("Time to convert runs from one step to a later one.")
     sql = (
         _progress_sql(spec)
-        + f"SELECT (t{to_step} - t{from_step}) / 1e6 AS seconds FROM progress WHERE reached >= {to_step}"
+        + f"SELECT reached, (t{to_step} - t{from_step}) / 1e6 AS seconds FROM progress WHERE reached >= {to_step}"
     )
-    seconds = cur.execute(sql, _params(spec)).df()["seconds"].to_numpy(dtype=float)
+    frame = _run(cur, spec, sql, lambda result: result.df())
+    _confirm_steps(cur, spec, bool((frame["reached"] == spec.n).any()))
+    seconds = frame["seconds"].to_numpy(dtype=float)
     return conversion_time_bins(seconds, bins=bins)
 
 
@@ -630,7 +771,8 @@ def conversion_trend(
         f"avg(t{n} - t1) FILTER (WHERE reached = {n} AND t{n} > t1) / 1e6 AS mean_seconds "
         "FROM progress GROUP BY grp HAVING count(*) FILTER (WHERE reached >= 1) > 0 ORDER BY grp"
     )
-    frame = cur.execute(sql, _params(spec)).df()
+    frame = _run(cur, spec, sql, lambda result: result.df())
+    _confirm_steps(cur, spec, bool(frame["converted"].sum()))
     frame["conversion_rate"] = frame["converted"] / frame["entered"]
     return frame[["period", "entered", "converted", "conversion_rate", "median_seconds", "mean_seconds"]]
 
@@ -698,12 +840,16 @@ def funnel_breakdown(
     cur, spec = _prepare(events, steps, window, order, exclusions, step_windows, con)
     cur.register("bd_groups", groups[["customer_id", "value"]])
     n = spec.n
+    # One progress row per customer, then the group joined on: the funnel is computed once, not per value.
     sql = (
-        _progress_sql(spec).replace("progress AS (SELECT cid,", "progress0 AS (SELECT cid,")
-        + ", progress AS (SELECT p.*, coalesce(CAST(g.value AS VARCHAR), '(none)') AS grp FROM progress0 p "
-        + ("LEFT JOIN (SELECT DISTINCT CAST(customer_id AS VARCHAR) AS cid, value FROM bd_groups) g USING (cid))\n")
+        _progress_sql(spec)
+        + ", grouped AS (SELECT p.*, coalesce(CAST(g.value AS VARCHAR), '(none)') AS grp FROM progress p "
+        + "LEFT JOIN (SELECT DISTINCT CAST(customer_id AS VARCHAR) AS cid, value FROM bd_groups) g USING (cid))\n"
     )
-    frame = cur.execute(sql + _aggregate_select(spec, group=True), _params(spec)).fetchall()
+    frame = _run(
+        cur, spec, sql + _aggregate_select(spec, group=True, source="grouped"), lambda result: result.fetchall()
+    )
+    _confirm_steps(cur, spec, any(r[n] for r in frame))
     out = []
     totals = [(r[1] or 0, r[n] or 0) for r in frame]
     all_entered = sum(t[0] for t in totals)

@@ -803,3 +803,55 @@ def test_customer_details_hold_no_personal_data(mem_con):
     details = j.customer_details(cur, ["b", "a", "zz"])
     assert details["customer_id"].tolist() == ["a", "b"]
     assert list(details.columns) == ["customer_id", "customer_type", "segment", "country", "acquisition_channel"]
+
+
+# --- the ordered engine's in-query checks and per-customer answers ---------------------------------------
+
+
+def test_ordered_funnel_refuses_events_without_a_customer_and_names_unknown_steps_in_every_function():
+    frame = events(("a", "A", 0), ("a", "B", 1), ("b", "A", 2))
+    no_customer = frame.copy()
+    no_customer.loc[2, "customer_id"] = None
+    with pytest.raises(j.FunnelInputError, match="1 event"):
+        j.funnel(no_customer, ["A", "B"])
+    with pytest.raises(j.FunnelInputError, match="1 event"):
+        j.funnel_customers(no_customer, ["A", "B"])
+    # An unknown step leaves every count after it at zero; the names are then looked up.
+    for call in (
+        lambda: j.funnel(frame, ["A", "Nope", "B"]),
+        lambda: j.funnel_customers(frame, ["A", "Nope"]),
+        lambda: j.time_to_convert(frame, ["Nope", "A"]),
+        lambda: j.conversion_trend(frame, ["A", "Nope"]),
+        lambda: j.funnel_breakdown(frame, ["A", "Nope"], pd.DataFrame({"customer_id": ["a"], "value": ["x"]})),
+    ):
+        with pytest.raises(j.FunnelInputError, match="No events named 'Nope'"):
+            call()
+    # A funnel nobody completes but whose names all exist is no error.
+    assert counts(j.funnel(frame, ["B", "A"])) == [1, 0]
+
+
+def test_two_attempts_starting_at_the_same_instant_take_the_first_one():
+    """Steps A, A, B with two A events at hour 0: the attempt from the first A uses the second as step 2."""
+    frame = events(("a", "A", 0), ("a", "A", 0), ("a", "A", 2), ("a", "B", 3))
+    progress = j.funnel_customers(frame, ["A", "A", "B"], window=dt.timedelta(hours=8))
+    row = progress.iloc[0]
+    assert row["furthest_step"] == 3
+    assert [row[f"step_{k}_at"] for k in (1, 2, 3)] == [T0, T0, T0 + 3 * HOUR]
+
+
+@SETTINGS
+@given(event_tables(), st.sampled_from(j.ORDERS), st.booleans())
+def test_funnel_customers_match_the_reference_customer_by_customer(table, order, with_exclusion):
+    frame, steps, window = table
+    if not _present(frame, steps) or (with_exclusion and "X" not in set(frame["event"])):
+        return
+    exclusions = [("X", 1, len(steps))] if with_exclusion else []
+    got = j.funnel_customers(frame, steps, window=dt.timedelta(hours=window), order=order, exclusions=exclusions)
+    want = reference(hours_rows(frame), steps, window, order=order, exclusions=exclusions)
+    assert {
+        r.customer_id: (
+            r.furthest_step,
+            [(getattr(r, f"step_{k}_at") - T0).total_seconds() / 3600 for k in range(1, r.furthest_step + 1)],
+        )
+        for r in got.itertuples(index=False)
+    } == want
