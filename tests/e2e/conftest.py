@@ -145,8 +145,10 @@ except ImportError:  # the browser tests skip without Playwright's browser anywa
 def wait_for_app(page) -> None:
     """Wait until the app is connected and the script has finished its run (Streamlit's own e2e signal)."""
     page.wait_for_selector('[data-testid="stApp"][data-test-connection-state="CONNECTED"]', timeout=90_000)
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=90_000)
+    # The title is drawn by the run itself, so once it is there "not running" means the run has ended
+    # (before the first run starts the app also reports "not running").
     page.wait_for_selector("h1", timeout=90_000)
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=90_000)
 
 
 def screenshot(page, name: str) -> Path:
