@@ -149,6 +149,9 @@ def wait_for_app(page) -> None:
     # (before the first run starts the app also reports "not running").
     page.wait_for_selector("h1", timeout=90_000)
     page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=90_000)
+    # Widgets whose code is loaded on demand show a placeholder until it has arrived.
+    with contextlib.suppress(PlaywrightTimeout):
+        page.wait_for_selector('[data-testid="stSkeleton"]', state="detached", timeout=30_000)
 
 
 def screenshot(page, name: str) -> Path:
