@@ -49,12 +49,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from analytics import currency, privacy, schema, store
-
-try:  # The requirements catalogue's own reading of MoSCoW words, so imports and edits agree.
-    from analytics.priorities import normalise_moscow as _catalogue_moscow
-except ImportError:  # pragma: no cover - the catalogue module is part of the app
-    _catalogue_moscow = None
+from analytics import currency, priorities, privacy, schema, store
 
 MODES = ("append", "replace", "upsert")
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
@@ -78,48 +73,14 @@ ProgressFn = Callable[[float, str], None]
 
 #: MoSCoW priorities as stored, and spellings the import reads as them (besides the catalogue's own).
 MOSCOW = ("must", "should", "could", "won't")
-_MOSCOW_WORDS = {
-    "must": "must",
-    "must have": "must",
-    "m": "must",
-    "muss": "must",
-    "should": "should",
-    "should have": "should",
-    "s": "should",
-    "soll": "should",
-    "sollte": "should",
-    "could": "could",
-    "could have": "could",
-    "c": "could",
-    "kann": "could",
-    "won't": "won't",
-    "wont": "won't",
-    "won't have": "won't",
-    "wont have": "won't",
-    "will not": "won't",
-    "will not have": "won't",
-    "w": "won't",
-    "nicht": "won't",
-    "wird nicht": "won't",
-}
 
 
 def moscow_value(value: Any) -> str | None:
-    """'Must' / 'M' / 'muss' / 'will not' ... -> 'must', 'should', 'could', "won't"; blank or unknown -> None."""
-    if value is None:
-        return None
-    text = re.sub(r"\s+", " ", str(value).strip().lower().replace("\u2019", "'"))
-    if not text:
-        return None
-    if text in _MOSCOW_WORDS:
-        return _MOSCOW_WORDS[text]
-    if _catalogue_moscow is not None:
-        try:
-            found = _catalogue_moscow(text)
-        except ValueError:
-            return None
-        return found if found in MOSCOW else None
-    return None
+    """'Must' / 'M' / 'muss' / 'will not' ... -> 'must', 'should', 'could', "won't"; blank or unknown -> None.
+
+    The requirements catalogue's own reading (analytics.priorities), so imports and edits agree.
+    """
+    return priorities.moscow_or_none(value)
 
 
 class IngestError(RuntimeError):

@@ -73,6 +73,9 @@ _MOSCOW_ALIASES = {
     "wont": "won't",
     "won't have": "won't",
     "won't have this time": "won't",
+    "wont have": "won't",
+    "will not": "won't",
+    "will not have": "won't",
     "would": "won't",
     "w": "won't",
     "nicht": "won't",
@@ -110,6 +113,14 @@ def normalise_moscow(value: Any) -> str | None:
     if text in _MOSCOW_ALIASES:
         return _MOSCOW_ALIASES[text]
     raise RequirementError("moscow", value, f"must be one of {', '.join(MOSCOW)}")
+
+
+def moscow_or_none(value: Any) -> str | None:
+    """Like :func:`normalise_moscow`, but blank or unknown words -> None (for readers that report them)."""
+    try:
+        return normalise_moscow(value)
+    except RequirementError:
+        return None
 
 
 def clean_values(values: Mapping[str, Any]) -> dict[str, Any]:

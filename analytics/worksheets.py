@@ -29,7 +29,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from analytics import store
+from analytics import priorities, store
 from analytics.export import sanitise_frame
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "data" / "worksheet_templates"
@@ -137,15 +137,8 @@ def item_spec(name: str, item_id: str) -> dict:
 
 
 def normalise_moscow(value: object) -> str | None:
-    """'M' / 'Must have' / 'must' / 'wont' / "Won't" -> 'must' ... "won't"; anything else -> None."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    key = re.sub(r"[^a-z]", "", value.strip().lower())
-    for cls in MOSCOW:
-        plain = re.sub(r"[^a-z]", "", cls)
-        if key in (plain, plain[0], plain + "have", plain + "havethistime"):
-            return cls
-    return None
+    """'M' / 'Must have' / 'must' / 'wont' / "Won't" -> 'must' ... "won't"; anything else -> None (the catalogue's reading)."""
+    return priorities.moscow_or_none(value)
 
 
 # --- worksheets -----------------------------------------------------------------------------
@@ -382,7 +375,7 @@ def _write(
             "UPDATE worksheets SET updated_at = greatest(updated_at, ?) WHERE worksheet_id = ?", [stamp, worksheet_id]
         )
         if item_id.startswith("req.") and "rating" in values:
-            _set_catalogue_moscow(cur, item_id[4:], new["rating"], stamp, who)
+            _set_catalogue_moscow(cur, item_id[4:], new["rating"], who)
         return SaveResult(
             changed=True,
             updated_at=stamp,
@@ -394,23 +387,12 @@ def _write(
     return store.run_write(con, work)
 
 
-def _set_catalogue_moscow(cur, requirement_id: str, moscow: str | None, stamp: dt.datetime, who: str) -> None:
+def _set_catalogue_moscow(cur, requirement_id: str, moscow: str | None, who: str) -> None:
     """Write a MoSCoW class into the shared requirements catalogue (inside the caller's transaction).
 
-    Goes through analytics.priorities when it is there, so the catalogue's own history records the change.
+    Goes through analytics.priorities, so the catalogue's own history records the change.
     """
-    try:
-        from analytics import priorities
-
-        update = getattr(priorities, "_update", None)
-    except ImportError:  # pragma: no cover - the catalogue module is optional
-        update = None
-    if update is not None:
-        update(cur, requirement_id, {"moscow": moscow}, f"{who} (worksheet)")
-        return
-    cur.execute(
-        "UPDATE requirements SET moscow = ?, updated_at = ? WHERE requirement_id = ?", [moscow, stamp, requirement_id]
-    )
+    priorities._update(cur, requirement_id, {"moscow": moscow}, f"{who} (worksheet)")
 
 
 def save(
@@ -578,33 +560,13 @@ def requirements(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 def add_requirement(
     con: duckdb.DuckDBPyConnection, title: str, *, description: str | None = None, by: str | None = None
 ) -> str:
-    """Add a requirement to the shared catalogue -> its new id (through analytics.priorities when present)."""
+    """Add a requirement to the shared catalogue -> its new id (through analytics.priorities)."""
     clean = _clean_text(title, what="the requirement", limit=MAX_TITLE)
     if not clean:
         raise WorksheetError("a requirement needs a title")
     description = _clean_text(description, what="the description")
-    try:
-        from analytics import priorities
-    except ImportError:  # pragma: no cover - the catalogue module is optional
-        priorities = None
-    if priorities is not None and hasattr(priorities, "add_requirement"):
-        values = {"title": clean, "description": description, "status": "proposed"}
-        return priorities.add_requirement(con, values, actor=f"{_who(by)} (worksheet)")
-
-    def work(cur):
-        taken = {r[0] for r in cur.execute("SELECT requirement_id FROM requirements").fetchall()}
-        number = 1
-        while f"WS-{number}" in taken:
-            number += 1
-        rid = f"WS-{number}"
-        cur.execute(
-            "INSERT INTO requirements (requirement_id, title, description, status, updated_at) VALUES (?, ?, ?, ?, ?)",
-            [rid, clean, description, "proposed", _now()],
-        )
-        store.audit(cur, "requirement.add", rid, json.dumps({"changes": {"title": [None, clean]}}), actor=_who(by))
-        return rid
-
-    return store.run_write(con, work)
+    values = {"title": clean, "description": description, "status": "proposed"}
+    return priorities.add_requirement(con, values, actor=f"{_who(by)} (worksheet)")
 
 
 def load(con: duckdb.DuckDBPyConnection, worksheet_id: str) -> pd.DataFrame:
