@@ -46,18 +46,26 @@ previous step (in addition to the overall window; ordered and strict funnels), a
 
 Engine
 ------
-The work runs in DuckDB with portable SQL: one window pass numbers each customer's step events (a
-running count per step), and each step is then found with an equality join on "the next step-*k*
-event after the previous one". No Python loop touches events. Customers are partitioned and joined
-by their id itself (exact: two customers are never mixed). Only step events enter the sort, carrying
-just the id, a packed time-and-step key and the step number; the joins carry only the attempts still
-going, and only attempts that got past step 1 are ranked (a customer stuck at step 1 counts with their
-first step-1 event). Ordered funnels check their step events inside the main query: an event without
-a time or a customer stops it (``error``), and the step names are looked up only when nobody reached
-the last step (a conversion proves every name exists), so no separate scan validates the input. The
-SQL is portable apart from ``error`` (``raise_error`` in Spark), ``arg_min`` (Spark ``min_by``; with
-a struct key where the packed HUGEINT key does not fit) and ``median`` (``percentile_cont``);
-:func:`paths` uses DuckDB list aggregates behind one function (see its note).
+The work runs in DuckDB; no Python loop touches events. Two plans, both exact (customers are grouped
+and joined by their id itself, so two customers are never mixed):
+
+- **List plan** (ordered funnels without exclusions whose step names all differ: the common case).
+  One hash aggregate gathers each customer's step times into one unsorted list per step; every
+  step-1 time becomes an attempt, and its step *k* is the smallest step-*k* time at or after its
+  step *k-1* (``list_min`` of ``list_filter``), kept inside the window. No sort and no join over the
+  events; only attempts that got past step 1 are ranked.
+- **Window plan** (a repeated step name, strict and unordered funnels, exclusions). One window pass
+  numbers each customer's step events (a running count per step), and each step is then found with
+  an equality join on "the next step-*k* event after the previous one". Only step events enter the
+  sort, carrying just the id, a packed time-and-step key and the step number.
+
+A customer stuck at step 1 counts with their first step-1 event. Ordered funnels check their step
+events inside the main query: an event without a time or a customer stops it (``error``), and the step
+names are looked up only when nobody reached the last step (a conversion proves every name exists), so
+no separate scan validates the input. Apart from ``error`` (``raise_error`` in Spark), ``arg_min``
+(Spark ``min_by``; with a struct key where the packed HUGEINT key does not fit), ``median``
+(``percentile_cont``) and the list functions of the list plan (Spark ``collect_list`` and ``filter``)
+the SQL is portable; :func:`paths` uses DuckDB list aggregates behind one function (see its note).
 """
 
 from __future__ import annotations
@@ -434,6 +442,96 @@ def _packed_key(spec: FunnelSpec) -> str | None:
     )
 
 
+def _list_path(spec: FunnelSpec) -> bool:
+    """Ordered funnels without exclusions whose step names all differ take :func:`_ordered_list_progress_sql`."""
+    return _fast_path(spec) and len(set(spec.steps)) == spec.n
+
+
+def _picked_sql(spec: FunnelSpec, source: str, grp_part: str) -> str:
+    """SELECT of the attempt that counts per customer [and group] among ``source`` rows
+    (cid, [grp,] reached, t1..tn, t_last), as columns cid, [grp,] reached, t1..tn."""
+    n = spec.n
+    packed = _packed_key(spec)
+    if packed is not None:
+        # arg_min skips NULL values, which is right here: a step the best attempt did not reach was
+        # reached by no attempt of the customer.
+        return (
+            f"SELECT cid{grp_part}, {n} - CAST(min(key) >> 123 AS INTEGER) AS reached, "
+            + ", ".join(f"arg_min(t{k}, key) AS t{k}" for k in range(1, n + 1))
+            + f" FROM (SELECT *, {packed} AS key FROM {source}) GROUP BY cid{grp_part}"
+        )
+    value, key = _pick_sql(spec)
+    return (
+        f"SELECT cid{grp_part}, best.reached AS reached, "
+        + ", ".join(f"best.t{k} AS t{k}" for k in range(1, n + 1))
+        + f" FROM (SELECT cid{grp_part}, arg_min({value}, {key}) AS best FROM "
+        + f"(SELECT *, FALSE AS spoiled FROM {source}) GROUP BY cid{grp_part})"
+    )
+
+
+def _entered_progress_sql(spec: FunnelSpec, group: str | None) -> str:
+    """CTE ``progress`` from ``entered`` (every customer [and group] with a step-1 event) and ``picked``."""
+    join_grp = " AND p.grp = e.grp" if group else ""
+    return (
+        f",\nprogress AS (SELECT e.cid{', e.grp' if group else ''}, coalesce(p.reached, 1) AS reached, "
+        + "coalesce(p.t1, e.t1) AS t1, "
+        + ", ".join(f"p.t{k} AS t{k}" for k in range(2, spec.n + 1))
+        + f" FROM entered e LEFT JOIN picked p ON p.cid = e.cid{join_grp})\n"
+    )
+
+
+def _ordered_list_progress_sql(spec: FunnelSpec, *, group: str | None = None) -> str:
+    """CTEs ending in ``progress`` for an ordered funnel without exclusions and with distinct step names.
+
+    One hash aggregate gathers each customer's step times into one list per step (``lists``; no sort:
+    the lists stay unordered). Every step-1 time becomes an attempt (``A1``); step k of an attempt is
+    the earliest step-k time at or after its step k-1 (``list_min`` over ``list_filter``: with distinct
+    names an event at the same instant belongs to a later step, rule 6), kept only inside the window.
+    Attempts stuck at step 1 stop at ``A2``; the rest are ranked as in :func:`_ordered_progress_sql`.
+    CTE ``entered`` holds each customer [and group] with the time of their first step-1 event.
+    """
+    n = spec.n
+    grp_part = ", grp" if group else ""
+    lists = ", ".join(f"list(ts) FILTER (WHERE m = {k}) AS s{k}" for k in range(1, n + 1))
+    parts = [
+        f"base AS (SELECT cid, ts, {_min_step_case(spec)} AS m FROM ev_src)",
+        f"steps AS (SELECT cid, CASE WHEN ts IS NULL OR cid IS NULL THEN error('{_NULL_GUARD}') ELSE ts END AS ts, m "
+        f"FROM base WHERE m <= {n})",
+        f"lists AS (SELECT cid, {lists} FROM steps GROUP BY cid HAVING count(*) FILTER (WHERE m = 1) > 0)",
+        "A1 AS (SELECT cid, t1"
+        + (f", {group} AS grp" if group else "")
+        + ", "
+        + ", ".join(f"s{k}" for k in range(2, n + 1))
+        + " FROM (SELECT cid, unnest(s1) AS t1, "
+        + ", ".join(f"s{k}" for k in range(2, n + 1))
+        + " FROM lists))",
+    ]
+    if group:
+        parts.append("entered AS (SELECT cid, grp, min(t1) AS t1 FROM A1 GROUP BY cid, grp)")
+    else:
+        parts.append("entered AS (SELECT cid, list_min(s1) AS t1 FROM lists)")
+    for k in range(2, n + 1):
+        prev = ", ".join(f"t{j}" for j in range(1, k))
+        rest = "".join(f", s{j}" for j in range(k + 1, n + 1))
+        cond = f"t{k} <= t1 + $w"
+        if spec.step_windows_us[k - 2] is not None:
+            cond += f" AND t{k} - t{k - 1} <= $g{k}"
+        found = f"(SELECT *, list_min(list_filter(s{k}, lambda x: x >= t{k - 1})) AS t{k} FROM A{k - 1})"
+        if k == 2:
+            # Only attempts that reach step 2 go on (and are ranked); the others count through ``entered``.
+            parts.append(f"A2 AS (SELECT cid{grp_part}, t1, t2{rest} FROM {found} WHERE {cond})")
+        else:
+            parts.append(
+                f"A{k} AS (SELECT cid{grp_part}, {prev}, CASE WHEN {cond} THEN t{k} END AS t{k}{rest} FROM {found})"
+            )
+    reached = "2" + "".join(f" + CAST(t{k} IS NOT NULL AS INTEGER)" for k in range(3, n + 1))
+    t_last = "coalesce(" + ", ".join(f"t{k}" for k in range(n, 0, -1)) + ")"
+    ts = ", ".join(f"t{k}" for k in range(1, n + 1))
+    parts.append(f"att AS (SELECT cid{grp_part}, {reached} AS reached, {ts}, {t_last} AS t_last FROM A{n})")
+    parts.append(f"picked AS ({_picked_sql(spec, 'att', grp_part)})")
+    return "WITH " + ",\n".join(parts) + _entered_progress_sql(spec, group)
+
+
 def _ordered_progress_sql(spec: FunnelSpec, *, group: str | None = None) -> str:
     """CTEs ending in ``progress`` for an ordered funnel without exclusions (same columns as :func:`_progress_sql`).
 
@@ -441,8 +539,11 @@ def _ordered_progress_sql(spec: FunnelSpec, *, group: str | None = None) -> str:
     their first one) and ``picked`` (cid, [grp,] reached, t1..tn: the attempt that counts among those
     that reached step 2 or further). A customer whose furthest step is 1 counts with their first
     step-1 event (rule 5), so only the attempts that got further are ranked; ``progress`` joins the
-    two.
+    two. Step names that all differ take the list plan of :func:`_ordered_list_progress_sql`; a
+    repeated name takes the window plan of :func:`_ordered_attempts_sql`.
     """
+    if _list_path(spec):
+        return _ordered_list_progress_sql(spec, group=group)
     n = spec.n
     grp = f", {group} AS grp" if group else ""
     grp_part = ", grp" if group else ""
@@ -453,34 +554,14 @@ def _ordered_progress_sql(spec: FunnelSpec, *, group: str | None = None) -> str:
         for k in range(2, n + 1)
     )
     ts = ", ".join(f"t{k}" for k in range(1, n + 1))
-    packed = _packed_key(spec)
-    if packed is not None:
-        # arg_min skips NULL values, which is right here: a step the best attempt did not reach was
-        # reached by no attempt of the customer.
-        picked = (
-            f"SELECT cid{grp_part}, {n} - CAST(min(key) >> 123 AS INTEGER) AS reached, "
-            + ", ".join(f"arg_min(t{k}, key) AS t{k}" for k in range(1, n + 1))
-            + f" FROM (SELECT *, {packed} AS key FROM att) GROUP BY cid{grp_part}"
-        )
-    else:
-        value, key = _pick_sql(spec)
-        picked = (
-            f"SELECT cid{grp_part}, best.reached AS reached, "
-            + ", ".join(f"best.t{k} AS t{k}" for k in range(1, n + 1))
-            + f" FROM (SELECT cid{grp_part}, arg_min({value}, {key}) AS best FROM att GROUP BY cid{grp_part})"
-        )
-    join_grp = " AND p.grp = e.grp" if group else ""
     return (
         "WITH "
         + _ordered_attempts_sql(spec)
         + f",\nlv AS ({level_rows})"
         + f",\nentered AS (SELECT cid{grp_part}, min(t1) AS t1 FROM (SELECT cid, t1{grp} FROM L1) GROUP BY cid{grp_part})"
-        + f",\natt AS (SELECT cid, reached, {ts}, FALSE AS spoiled, {_t_last(spec)} AS t_last{grp} FROM lv)"
-        + f",\npicked AS ({picked})"
-        + f",\nprogress AS (SELECT e.cid{', e.grp' if group else ''}, coalesce(p.reached, 1) AS reached, "
-        + "coalesce(p.t1, e.t1) AS t1, "
-        + ", ".join(f"p.t{k} AS t{k}" for k in range(2, n + 1))
-        + f" FROM entered e LEFT JOIN picked p ON p.cid = e.cid{join_grp})\n"
+        + f",\natt AS (SELECT cid, reached, {ts}, {_t_last(spec)} AS t_last{grp} FROM lv)"
+        + f",\npicked AS ({_picked_sql(spec, 'att', grp_part)})"
+        + _entered_progress_sql(spec, group)
     )
 
 

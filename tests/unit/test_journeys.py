@@ -525,6 +525,77 @@ def test_sql_engine_matches_the_reference_on_a_larger_random_table():
         assert_matches_reference(frame, ["A", "B", "C", "B"], 48, order=order, exclusions=[("X", 2, 3)])
 
 
+@st.composite
+def distinct_step_tables(draw):
+    """Event tables whose funnel lists every step name once (the list plan of ordered funnels)."""
+    frame, _steps, window = draw(event_tables())
+    steps = draw(st.permutations(["A", "B", "C"]))[: draw(st.integers(min_value=2, max_value=3))]
+    return frame, list(steps), window
+
+
+@SETTINGS
+@given(distinct_step_tables(), st.sampled_from([None, 1, 2, 5]))
+def test_list_plan_matches_the_reference_customer_by_customer(table, gap):
+    """Ordered funnels with distinct step names take the list plan; it must agree with the rules."""
+    frame, steps, window = table
+    if not _present(frame, steps):
+        return
+    assert j._list_path(j.make_spec(steps, window=dt.timedelta(hours=window)))
+    gaps = [gap] + [None] * (len(steps) - 2)
+    assert_matches_reference(frame, steps, window, gaps=gaps)
+    got = j.funnel_customers(
+        frame,
+        steps,
+        window=dt.timedelta(hours=window),
+        step_windows=[None if g is None else dt.timedelta(hours=g) for g in gaps],
+    )
+    want = reference(hours_rows(frame), steps, window, gaps=gaps)
+    assert {
+        r.customer_id: (
+            r.furthest_step,
+            [(getattr(r, f"step_{k}_at") - T0).total_seconds() / 3600 for k in range(1, r.furthest_step + 1)],
+        )
+        for r in got.itertuples(index=False)
+    } == want
+
+
+@SETTINGS
+@given(distinct_step_tables(), st.sampled_from(j.PERIODS))
+def test_list_plan_and_window_plan_agree_everywhere(table, period):
+    """The list plan and the window plan (kept for repeated step names) give the same answers."""
+    frame, steps, window = table
+    if not _present(frame, steps):
+        return
+    options = {"window": dt.timedelta(hours=window)}
+    groups = pd.DataFrame({"customer_id": ["c0", "c1"], "value": ["x", "y"]})
+
+    def all_outputs():
+        return (
+            j.funnel(frame, steps, **options),
+            j.funnel_customers(frame, steps, **options),
+            j.conversion_trend(frame, steps, period=period, **options),
+            j.funnel_breakdown(frame, steps, groups, **options),
+        )
+
+    with_lists = all_outputs()
+    original = j._list_path
+    j._list_path = lambda spec: False
+    try:
+        with_window = all_outputs()
+    finally:
+        j._list_path = original
+    for a, b in zip(with_lists, with_window, strict=True):
+        pd.testing.assert_frame_equal(a, b)
+
+
+def test_list_plan_matches_the_reference_on_a_larger_random_table():
+    rnd = random.Random(12)
+    rows = [(f"c{rnd.randrange(300)}", rnd.choice(NAMES + ["Y"]), rnd.randrange(2000)) for _ in range(6000)]
+    frame = events(*rows)
+    assert_matches_reference(frame, ["A", "B", "C"], 48)
+    assert_matches_reference(frame, ["C", "A", "B"], 200, gaps=[30, None])
+
+
 # --- breakdown and significance ------------------------------------------------------------------------------
 
 
