@@ -1577,20 +1577,26 @@ def build(
     events = {k: np.concatenate([events[k], ev_ret[k]]) for k in events}
     events["ref2"] = ref2
 
-    # interactions in time order, ids follow that order
+    # Interaction ids follow time order; the rows are stored by customer, then time (the store keeps
+    # interactions clustered by customer, which per-customer work such as funnels reads fastest).
     t_sec = np.round(events["t"] * 86400.0).astype(np.int64)
     t_sec = np.minimum(t_sec, days * 86400 - 1)
     # unique keys (time, then generation order) sort the same with any algorithm, on any machine
-    order_ix = np.argsort((t_sec << max(1, len(t_sec).bit_length())) + np.arange(len(t_sec)))
+    shift = max(1, len(t_sec).bit_length())
+    time_ix = np.argsort((t_sec << shift) + np.arange(len(t_sec)))
+    n_int = len(time_ix)
+    id_of = np.empty(n_int, dtype=np.int64)
+    id_of[time_ix] = np.arange(1, n_int + 1, dtype=np.int64)
+    del time_ix
+    order_ix = np.lexsort((id_of, events["cust"]))
     base_us = int((datetime.combine(start, datetime.min.time()) - datetime(1970, 1, 1)).total_seconds()) * 1_000_000
-    n_int = len(order_ix)
 
     def us(seconds: np.ndarray) -> pa.Array:
         return pa.array(seconds * 1_000_000 + base_us, type=pa.timestamp("us"))
 
     interactions = pa.table(
         {
-            "n": pa.array(np.arange(1, n_int + 1, dtype=np.int64)),
+            "n": pa.array(id_of[order_ix]),
             "cust": pa.array(events["cust"][order_ix] + 1),
             "occurred_at": us(t_sec[order_ix]),
             "event": _dictionary(events["event"][order_ix], EVENT_NAMES),
@@ -1605,7 +1611,7 @@ def build(
         }
     )
 
-    del events, t_sec, order_ix  # free the row arrays before the next tables are built
+    del events, t_sec, order_ix, id_of  # free the row arrays before the next tables are built
 
     # order lines: sales lines, then return lines
     oi = lines["order"]

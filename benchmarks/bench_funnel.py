@@ -1,9 +1,11 @@
 """Benchmark: 5-step ordered funnel with a 14-day window, our DuckDB engine beside a pandas version.
 
-Synthetic journeys are generated inside DuckDB (no Python loop over rows): every customer has ten
-events spread over a few weeks, drawn from the demo vocabulary with a realistic share of funnel
-events. ``--full`` runs the DESIGN.md size (1 M customers, 10 M events); the default is 1 M events.
-Two comparisons run on the same data and are checked to give the same step counts:
+Two data sets. Synthetic journeys are generated inside DuckDB (no Python loop over rows): every
+customer has ten events spread over a few weeks, drawn from the demo vocabulary with a realistic
+share of funnel events. The demo generator's own database (``analytics.demo``, the data the issue
+names) is run too: its ``interactions`` table, read from the DuckDB file. ``--full`` runs the
+DESIGN.md size (1 M customers, 10 M events) for both; the default is 1 M events (100 k demo
+customers). Two comparisons run on the same data and are checked to give the same step counts:
 
 - ``pandas_straightforward``: what an analyst would write first — group by customer and walk each
   customer's sorted events in Python, attempt by attempt (DESIGN.md: ≥ 10× slower than ours);
@@ -19,7 +21,7 @@ are the best of three (breakdown: two) wall-clock runs; ``cpu s`` is the process
 run, which a shared machine disturbs less (DuckDB uses every core, so it can exceed the wall time).
 The load average is printed with the results.
 
-Run: ``python benchmarks/bench_funnel.py [--full] [--skip-straightforward]``.
+Run: ``python benchmarks/bench_funnel.py [--full] [--skip-straightforward] [--skip-demo-store]``.
 """
 
 from __future__ import annotations
@@ -28,7 +30,10 @@ import argparse
 import datetime as dt
 import os
 import resource
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -161,71 +166,97 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run(full: bool = False, *, straightforward: bool = True) -> list[dict]:
-    """Run the benchmark -> rows {benchmark, size, seconds, cpu_seconds, baseline_seconds, speedup, step_counts,
-    engine_peak_memory_mb, peak_memory_mb, load_average}."""
-    events = 10_000_000 if full else 1_000_000
-    con = duckdb.connect(":memory:")
-    generate(con, events)
-    rows: list[dict] = []
+def _engine_runs(con: duckdb.DuckDBPyConnection, table: str) -> dict:
+    """Our funnel (best of three after a warm-up) and the breakdown by a 5-value channel (best of two)."""
 
     def ours():
-        return journeys.funnel("bench_events", STEPS, window=WINDOW, con=con)
+        return journeys.funnel(table, STEPS, window=WINDOW, con=con)
 
     ours()  # warm-up (first query plans and allocations)
     seconds, cpu_seconds, result = _timed_cpu(ours, repeat=3)
-    counts = result["customers"].tolist()
-
-    # The breakdown runs before the pandas copies exist, so the engine's own peak memory can be read.
     groups = con.execute(
         "SELECT DISTINCT customer_id, ['search','email','store','call centre','website'][CAST(1 + hash(customer_id) % 5 AS BIGINT)] "
-        "AS value FROM bench_events"
+        f"AS value FROM {table}"
     ).df()
 
     def breakdown():
-        return journeys.funnel_breakdown("bench_events", STEPS, groups, window=WINDOW, con=con)
+        return journeys.funnel_breakdown(table, STEPS, groups, window=WINDOW, con=con)
 
     bd_seconds, bd_cpu, _ = _timed_cpu(breakdown, repeat=2)
+    return {
+        "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
+        "counts": result["customers"].tolist(),
+        "bd_seconds": bd_seconds,
+        "bd_cpu": bd_cpu,
+    }
+
+
+def _demo_store(full: bool) -> tuple[Path, int, Path | None]:
+    """The demo generator's database (1 M customers, 10 M interactions with ``full``; else 100 k customers).
+
+    Kept in ``WORKBENCH_BENCH_DIR`` when that is set (shared with bench_pages), else in a temporary
+    folder, returned third so the caller removes it.
+    """
+    customers, interactions = (1_000_000, 10_000_000) if full else (100_000, 1_000_000)
+    kept = os.environ.get("WORKBENCH_BENCH_DIR")
+    folder = Path(kept or tempfile.mkdtemp(prefix="wb-bench-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"bench_{customers}.duckdb"  # the name bench_pages uses, so the two share the file
+    if not path.exists():
+        # A separate process, so the generator's memory does not count in this benchmark's peak.
+        subprocess.run(
+            [sys.executable, "-m", "analytics.demo", "--db", str(path), "--customers", str(customers)]
+            + ["--seed", "7", "--interactions", str(interactions)],
+            check=True,
+            cwd=Path(__file__).resolve().parents[1],
+            stdout=subprocess.DEVNULL,
+        )
+    return path, customers, None if kept else folder
+
+
+def run(full: bool = False, *, straightforward: bool = True, demo_store: bool = True) -> list[dict]:
+    """Run the benchmark -> rows {benchmark, size, seconds, cpu_seconds, baseline_seconds, speedup, step_counts,
+    engine_peak_memory_mb, peak_memory_mb, load_average}.
+
+    Two data sets: the synthetic journeys of :func:`generate` and (``demo_store``) the ``interactions``
+    table written by the demo generator (``analytics.demo``), which the issue names. Both engine runs
+    come first, so ``engine peak MB`` is read before any pandas copy exists.
+    """
+    events = 10_000_000 if full else 1_000_000
+    con = duckdb.connect(":memory:")
+    generate(con, events)
+    synthetic = _engine_runs(con, "bench_events")
+    demo = None
+    if demo_store:
+        path, customers, scratch = _demo_store(full)
+        demo_con = duckdb.connect(str(path), read_only=True)
+        demo_events = demo_con.execute("SELECT count(*) FROM interactions").fetchone()[0]
+        demo = _engine_runs(demo_con, "interactions")
     engine_peak = _peak_mb()
 
-    frame = con.execute("SELECT * FROM bench_events").df()
+    rows: list[dict] = []
+    frame = con.execute("SELECT customer_id, event, occurred_at FROM bench_events").df()
     vec_seconds, vec_counts = _timed(pandas_vectorised, frame, STEPS, WINDOW)
-    assert vec_counts == counts, (vec_counts, counts)
-    rows.append(
-        {
-            "benchmark": "funnel 5 steps ordered 14 d vs vectorised pandas",
-            "size": events,
-            "seconds": round(seconds, 3),
-            "cpu_seconds": round(cpu_seconds, 3),
-            "baseline_seconds": round(vec_seconds, 3),
-            "speedup": round(vec_seconds / seconds, 1),
-            "step_counts": counts,
-        }
-    )
+    assert vec_counts == synthetic["counts"], (vec_counts, synthetic["counts"])
+    rows.append(_row("funnel 5 steps ordered 14 d vs vectorised pandas", events, synthetic, vec_seconds))
     if straightforward:
         sf_seconds, sf_counts = _timed(pandas_straightforward, frame, STEPS, WINDOW)
-        assert sf_counts == counts, (sf_counts, counts)
-        rows.append(
-            {
-                "benchmark": "funnel 5 steps ordered 14 d vs straightforward pandas",
-                "size": events,
-                "seconds": round(seconds, 3),
-                "cpu_seconds": round(cpu_seconds, 3),
-                "baseline_seconds": round(sf_seconds, 3),
-                "speedup": round(sf_seconds / seconds, 1),
-                "step_counts": counts,
-            }
-        )
-    rows.append(
-        {
-            "benchmark": "funnel breakdown by channel (5 values)",
-            "size": events,
-            "seconds": round(bd_seconds, 3),
-            "cpu_seconds": round(bd_cpu, 3),
-            "baseline_seconds": None,
-            "speedup": None,
-        }
-    )
+        assert sf_counts == synthetic["counts"], (sf_counts, synthetic["counts"])
+        rows.append(_row("funnel 5 steps ordered 14 d vs straightforward pandas", events, synthetic, sf_seconds))
+    rows.append(_row("funnel breakdown by channel (5 values)", events, synthetic, None, breakdown=True))
+    del frame
+    if demo is not None:
+        frame = demo_con.execute("SELECT customer_id, event, occurred_at FROM interactions").df()
+        vec_seconds, vec_counts = _timed(pandas_vectorised, frame, STEPS, WINDOW)
+        assert vec_counts == demo["counts"], (vec_counts, demo["counts"])
+        label = f"demo store ({customers:,} customers): funnel vs vectorised pandas"
+        rows.append(_row(label, demo_events, demo, vec_seconds))
+        rows.append(_row("demo store: funnel breakdown by channel", demo_events, demo, None, breakdown=True))
+        del frame
+        demo_con.close()
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
     peak_mb = _peak_mb()
     load = round(os.getloadavg()[0], 2)
     for row in rows:
@@ -236,21 +267,35 @@ def run(full: bool = False, *, straightforward: bool = True) -> list[dict]:
     return rows
 
 
+def _row(label: str, size: int, engine: dict, baseline: float | None, *, breakdown: bool = False) -> dict:
+    seconds = engine["bd_seconds"] if breakdown else engine["seconds"]
+    return {
+        "benchmark": label,
+        "size": size,
+        "seconds": round(seconds, 3),
+        "cpu_seconds": round(engine["bd_cpu"] if breakdown else engine["cpu_seconds"], 3),
+        "baseline_seconds": None if baseline is None else round(baseline, 3),
+        "speedup": None if baseline is None else round(baseline / seconds, 1),
+        "step_counts": None if breakdown else engine["counts"],
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="10 M events (DESIGN.md size)")
     parser.add_argument("--skip-straightforward", action="store_true", help="leave out the slow pandas loop")
+    parser.add_argument("--skip-demo-store", action="store_true", help="leave out the demo generator's database")
     args = parser.parse_args()
-    rows = run(args.full, straightforward=not args.skip_straightforward)
+    rows = run(args.full, straightforward=not args.skip_straightforward, demo_store=not args.skip_demo_store)
     print(
-        f"{'benchmark':58} {'events':>11} {'ours s':>8} {'cpu s':>7} {'pandas s':>9} {'speedup':>8} "
+        f"{'benchmark':64} {'events':>11} {'ours s':>8} {'cpu s':>7} {'pandas s':>9} {'speedup':>8} "
         f"{'engine peak MB':>15} {'peak MB':>8}"
     )
     for row in rows:
         base = "-" if row["baseline_seconds"] is None else f"{row['baseline_seconds']:.3f}"
         speed = "-" if row["speedup"] is None else f"{row['speedup']:.1f}x"
         print(
-            f"{row['benchmark']:58} {row['size']:>11,} {row['seconds']:>8.3f} {row['cpu_seconds']:>7.2f} {base:>9} "
+            f"{row['benchmark']:64} {row['size']:>11,} {row['seconds']:>8.3f} {row['cpu_seconds']:>7.2f} {base:>9} "
             f"{speed:>8} {row['engine_peak_memory_mb']:>15} {row['peak_memory_mb']:>8}"
         )
     print(f"load average (1 min) at the end: {rows[0]['load_average']}")

@@ -193,6 +193,15 @@ def test_interaction_values(con):
     assert i.channel[i.channel.isin(schema.ANALOGUE_CHANNELS)].size > 0
 
 
+def test_interactions_are_stored_by_customer_and_numbered_in_time_order(con):
+    """Rows in storage order (rowid) run customer by customer, each in time order; ids follow time."""
+    stored = frame(con, "SELECT customer_id, occurred_at, interaction_id FROM interactions ORDER BY rowid")
+    by_customer = stored.sort_values(["customer_id", "occurred_at", "interaction_id"], kind="stable")
+    assert stored.index.equals(by_customer.index)
+    by_id = stored.sort_values("interaction_id")
+    assert by_id["occurred_at"].is_monotonic_increasing
+
+
 def test_funnel_drops_off_stage_by_stage(con):
     counts = frame(con, "SELECT stage, count(*) AS n FROM interactions GROUP BY stage").set_index("stage").n
     funnel = [counts[s] for s in schema.STAGES[:5]]
