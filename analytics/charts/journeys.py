@@ -101,7 +101,11 @@ def funnel_figure(
             x=data["customers"],
             text=text,
             textinfo="text",
-            textposition="inside",
+            # Inside a bar wide enough for it, beside a narrow one (never shrunk to an unreadable size).
+            textposition="auto",
+            constraintext="none",
+            insidetextfont={"color": "white"},
+            outsidetextfont={"color": "#262730"},
             marker={"color": PALETTE[0]},
             hovertemplate="%{y}<br>%{x:,} " + customers + "<extra></extra>",
         )
