@@ -1038,33 +1038,61 @@ ENDED = "ended"
 DROPPED = "drop-off"
 
 
-def _paths_sql(top_events: int) -> str:
-    # DuckDB-only syntax (list aggregates with ORDER BY and list slicing) lives here, in one place.
-    # A portable version would number the events with row_number() and pivot the first ``depth``.
+def _first_events_sql(label: str, n: int, *, alias: str = "") -> str:
+    """Aggregate: a customer's first ``n`` labels in time order (ties by event name), as a list.
+
+    DuckDB's top-N ``arg_min(arg, key, n)`` keeps only n values per customer instead of sorting whole
+    histories. Together with list slicing in :func:`_top_paths_sql` this is the DuckDB-only syntax of
+    the path views; a portable version would number the events with row_number() and pivot.
+    """
+    return f"arg_min({label}, {{'t': {alias}et, 'e': {alias}ev}}, {int(n)})"
+
+
+def _top_paths_sql(sequences: str, *, depth: int, top_paths: int) -> str:
+    """SELECT over ``sequences`` (one ``seq`` list per customer) -> the ``top_paths`` most frequent paths.
+
+    A path is the first ``depth`` entries; a shorter sequence ends in "ended". Rows: path (list),
+    customers, most frequent first (ties by path text, so the order never depends on the engine).
+    """
+    return (
+        f"SELECT path, count(*) AS customers FROM (SELECT CASE WHEN len(seq) < {int(depth)} "
+        f"THEN list_append(seq, '{ENDED}') ELSE seq[1:{int(depth)}] END AS path FROM ({sequences}) WHERE len(seq) > 0) "
+        f"GROUP BY path ORDER BY customers DESC, array_to_string(path, ' → ') LIMIT {int(top_paths)}"
+    )
+
+
+def _paths_sql(top_events: int, depth: int, top_paths: int) -> str:
     return f"""
     WITH ev AS (SELECT CAST(customer_id AS VARCHAR) AS cid, CAST(event AS VARCHAR) AS ev,
                        CAST(occurred_at AS TIMESTAMP) AS et FROM path_src WHERE occurred_at IS NOT NULL),
     starts AS (SELECT cid, min(et) AS t0 FROM ev WHERE ev = $start GROUP BY cid),
     after AS (SELECT e.cid, e.ev, e.et FROM ev e JOIN starts s ON s.cid = e.cid AND e.et >= s.t0),
-    common AS (SELECT ev FROM after GROUP BY ev ORDER BY count(*) DESC, ev LIMIT {int(top_events)}),
-    seqs AS (SELECT cid, list(CASE WHEN ev = $start OR ev IN (SELECT ev FROM common) THEN ev ELSE '{OTHER}' END
-                              ORDER BY et, ev) AS seq FROM after GROUP BY cid)
-    SELECT cid, seq FROM seqs
+    common AS (SELECT ev FROM after GROUP BY ev ORDER BY count(*) DESC, ev LIMIT {int(top_events)})
+    {
+        _top_paths_sql(
+            "SELECT cid, "
+            + _first_events_sql(
+                f"CASE WHEN ev = $start OR ev IN (SELECT ev FROM common) THEN ev ELSE '{OTHER}' END", depth
+            )
+            + " AS seq FROM after GROUP BY cid",
+            depth=depth,
+            top_paths=top_paths,
+        )
+    }
     """
 
 
-def _sequences_to_sankey(
-    sequences: Sequence[Sequence[str]], *, depth: int, top_paths: int
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Event sequences -> (paths, links): the most frequent paths cut at ``depth`` and their Sankey links."""
-    cut = [tuple(seq[:depth]) + ((ENDED,) if len(seq) < depth else ()) for seq in sequences if len(seq)]
-    counts = pd.Series(cut, dtype=object).value_counts() if cut else pd.Series(dtype=int)
-    top = counts.head(top_paths)
+def _sankey_from_paths(rows: Sequence[tuple[Sequence[str], int]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(path, customers) rows, most frequent first -> (paths, links) frames for the Sankey."""
     paths = pd.DataFrame(
-        {"path": [" → ".join(p) for p in top.index], "steps": [len(p) for p in top.index], "customers": top.to_numpy()}
+        {
+            "path": [" → ".join(p) for p, _ in rows],
+            "steps": [len(p) for p, _ in rows],
+            "customers": [int(c) for _, c in rows],
+        }
     )
     links: dict[tuple[str, str], int] = {}
-    for path, count in top.items():
+    for path, count in rows:  # at most ``top_paths`` short paths
         for i in range(len(path) - 1):
             key = (f"{i + 1}. {path[i]}", f"{i + 2}. {path[i + 1]}")
             links[key] = links.get(key, 0) + int(count)
@@ -1094,8 +1122,8 @@ def paths(
     if depth < 2:
         raise FunnelInputError("A path needs at least two positions.")
     cur = _path_source(events, con)
-    rows = cur.execute(_paths_sql(top_events), {"start": start}).fetchall()
-    return _sequences_to_sankey([r[1] for r in rows], depth=depth, top_paths=top_paths)
+    rows = cur.execute(_paths_sql(top_events, depth, top_paths), {"start": start}).fetchall()
+    return _sankey_from_paths(rows)
 
 
 def _path_source(events, con) -> duckdb.DuckDBPyConnection:
@@ -1122,22 +1150,29 @@ def paths_after_dropoff(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Events, funnel_customers output and a step k -> (paths, links) of what customers who dropped before
     step k did after their step k-1 event ("dropped at step k" is the first node)."""
+    if depth < 2:
+        raise FunnelInputError("A path needs at least two positions.")
     dropped = dropped_customers(progress, step)
     cur = _path_source(events, con)
     cur.register("dropped_src", dropped)
+    label = f"CASE WHEN a.ev IN (SELECT ev FROM common) THEN a.ev ELSE '{OTHER}' END"
+    # Customers with nothing after the drop have an empty list: their path is "drop-off → ended".
+    sequences = (
+        f"SELECT d.customer_id, list_prepend('{DROPPED}', coalesce("
+        + _first_events_sql(label, int(depth) - 1, alias="a.")
+        + " FILTER (WHERE a.ev IS NOT NULL), [])) AS seq "
+        "FROM dropped_src d LEFT JOIN after a ON a.cid = d.customer_id GROUP BY d.customer_id"
+    )
     rows = cur.execute(
         f"""
         WITH ev AS (SELECT CAST(customer_id AS VARCHAR) AS cid, CAST(event AS VARCHAR) AS ev,
                            CAST(occurred_at AS TIMESTAMP) AS et FROM path_src WHERE occurred_at IS NOT NULL),
         after AS (SELECT e.cid, e.ev, e.et FROM ev e JOIN dropped_src d ON d.customer_id = e.cid AND e.et > d.reached_at),
         common AS (SELECT ev FROM after GROUP BY ev ORDER BY count(*) DESC, ev LIMIT {int(top_events)})
-        SELECT d.customer_id, coalesce(list(CASE WHEN a.ev IN (SELECT ev FROM common) THEN a.ev ELSE '{OTHER}' END
-                                        ORDER BY a.et, a.ev) FILTER (WHERE a.ev IS NOT NULL), [])
-        FROM dropped_src d LEFT JOIN after a ON a.cid = d.customer_id GROUP BY d.customer_id
+        {_top_paths_sql(sequences, depth=depth, top_paths=top_paths)}
         """
     ).fetchall()
-    start = DROPPED
-    return _sequences_to_sankey([[start, *r[1]] for r in rows], depth=depth, top_paths=top_paths)
+    return _sankey_from_paths(rows)
 
 
 def sankey_nodes(links: pd.DataFrame) -> tuple[list[str], list[int], list[int]]:

@@ -665,6 +665,55 @@ def test_paths_lump_rare_events_and_end_short_sequences():
     assert len(labels) == 4 and len(sources) == len(targets) == 3
 
 
+def test_paths_cut_at_the_depth_order_ties_by_name_and_keep_the_most_frequent():
+    frame = events(
+        ("x", "S", 0), ("x", "B", 1), ("x", "A", 1), ("x", "C", 2), ("x", "D", 3),  # A and B at the same hour
+        ("y", "S", 0), ("y", "C", 1),
+        ("z", "S", 0), ("z", "C", 1),
+        ("w", "S", 0), ("w", "D", 1),
+    )  # fmt: skip
+    paths, _links = j.paths(frame, "S", depth=3, top_paths=2)
+    # x: S → A → B (cut at 3, no "ended"); y, z: S → C → ended; w: S → D → ended. Ties of one customer
+    # are ordered by the path's text, so "S → A → B" comes before "S → D → ended".
+    assert list(zip(paths["path"], paths["steps"], paths["customers"], strict=True)) == [
+        ("S → C → ended", 3, 2),
+        ("S → A → B", 3, 1),
+    ]
+
+
+def _reference_paths(rows, start, depth):
+    """Plain Python: each customer's events from their first ``start`` on, cut at ``depth``, counted."""
+    by_customer = defaultdict(list)
+    for c, e, h in rows:
+        by_customer[c].append((h, e))
+    counted = defaultdict(int)
+    for items in by_customer.values():
+        items.sort()
+        starts = [h for h, e in items if e == start]
+        if not starts:
+            continue
+        seq = [e for h, e in items if h >= starts[0]]
+        cut = tuple(seq[:depth]) + (("ended",) if len(seq) < depth else ())
+        counted[" → ".join(cut)] += 1
+    return dict(counted)
+
+
+def test_paths_match_a_plain_python_count_on_random_data():
+    rnd = random.Random(5)
+    rows = [(f"c{rnd.randrange(80)}", rnd.choice("SABC"), rnd.randrange(500)) for _ in range(700)]
+    frame = events(*rows)
+    paths, links = j.paths(frame, "S", depth=4, top_events=8, top_paths=10_000)
+    assert dict(zip(paths["path"], paths["customers"], strict=True)) == _reference_paths(rows, "S", 4)
+    assert paths["customers"].is_monotonic_decreasing
+    # Every path has at least two positions ("S → ended"), so the links out of position 1 carry
+    # every customer (a path may start with an event at the same instant as the first S).
+    assert (
+        links.loc[links["source"].str.startswith("1. "), "customers"].sum()
+        == paths["customers"].sum()
+        == len({c for c, e, _h in rows if e == "S"})
+    )
+
+
 def test_paths_after_dropoff_start_at_the_drop():
     frame = events(("a", "A", 0), ("a", "Q", 1), ("b", "A", 0), ("b", "B", 1), ("c", "A", 0))
     per = j.funnel_customers(frame, ["A", "B"])
