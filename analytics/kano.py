@@ -992,20 +992,54 @@ def to_csv_bytes(frame: pd.DataFrame) -> bytes:
 
 @dataclass(frozen=True)
 class ImportResult:
-    """What storing survey answers did: rows stored, rows refused (row, column, value, reason), a message on failure."""
+    """What storing survey answers did: rows stored, rows refused (row, column, value, reason), a message on failure.
+
+    ``earlier_import`` and ``earlier_import_at`` name the stored import with the same content when
+    the answers were refused for that reason (see ``allow_same_file`` of :func:`import_answers`).
+    """
 
     rows_loaded: int
     rejects: pd.DataFrame
     error: str | None = None
     via_ingest: bool = False
+    earlier_import: int | None = None
+    earlier_import_at: Any = None
 
 
-def import_answers(con, valid: pd.DataFrame, *, mode: str = "upsert", file_name: str = "upload") -> ImportResult:
+def _loaded_import_with(con, checksum: str) -> tuple[int, Any] | None:
+    """Checksum of handed-over answers -> (number, finish time) of the newest loaded survey import with it, or None."""
+    return (
+        con.cursor()
+        .execute(
+            "SELECT import_id, finished_at FROM imports WHERE table_name = 'kano_responses' AND checksum = ? "
+            "AND status = 'loaded' ORDER BY import_id DESC LIMIT 1",
+            [checksum],
+        )
+        .fetchone()
+    )
+
+
+def import_answers(
+    con,
+    valid: pd.DataFrame,
+    *,
+    mode: str = "upsert",
+    file_name: str = "upload",
+    allow_same_file: bool = False,
+) -> ImportResult:
     """Valid long answers (from :func:`prepare`) -> :class:`ImportResult`.
 
     Goes through the shared import (``analytics.ingest.load``: its checks, import log and undo)
     when that module exists; the rows handed over are the normalised long rows, so a reject's
     ``row`` counts those rows. Otherwise :func:`store_responses` writes them in one transaction.
+
+    Parameters
+    ----------
+    allow_same_file : bool, default=False
+        Store the answers although answers with exactly the same content were stored by an
+        earlier import. By default the shared import refuses them, as it usually is the same
+        file twice; the result then names that import (``earlier_import``). The fallback without
+        the shared import has no import log and always stores.
     """
     import importlib.util
 
@@ -1025,9 +1059,22 @@ def import_answers(con, valid: pd.DataFrame, *, mode: str = "upsert", file_name:
             mode=mode,
             file_name=f"{file_name} (survey answers).csv",
             remember=False,
+            allow_same_file=allow_same_file,
         )
         rejects = report.rejects if report.rejects is not None else pd.DataFrame(columns=list(PROBLEM_COLUMNS))
-        return ImportResult(int(report.rows_loaded), rejects, report.error, via_ingest=True)
+        # The shared import checks the content only after it has read the file (the checksum is
+        # set by then); a refused file with the checksum of a loaded import was refused as a repeat.
+        earlier = None
+        if not report.rows_loaded and report.checksum and not allow_same_file:
+            earlier = _loaded_import_with(con, report.checksum)
+        return ImportResult(
+            int(report.rows_loaded),
+            rejects,
+            report.error,
+            via_ingest=True,
+            earlier_import=int(earlier[0]) if earlier else None,
+            earlier_import_at=earlier[1] if earlier else None,
+        )
     loaded = store_responses(con, rows, mode=mode, file_name=file_name)
     return ImportResult(loaded, pd.DataFrame(columns=list(PROBLEM_COLUMNS)))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from analytics import kano, priorities
@@ -10,7 +11,7 @@ from analytics.charts import kano as kano_charts
 from analytics.charts import priorities as priority_charts
 from ui.downloads import download_buttons
 from ui.frame import cursor, page_setup
-from ui.i18n import _, fmt_number, fmt_pct
+from ui.i18n import _, fmt_date, fmt_number, fmt_pct
 
 ctx = page_setup(_("Kano and priorities"))
 
@@ -60,19 +61,64 @@ RULE_NAMES = {
 ALL = "__all__"
 
 
+# Every run of the page reads its tables and figures from these caches, keyed by the filters, the
+# data version and the choices that shape them: a rerun with the same choices evaluates nothing,
+# builds no figure and runs no SQL (only an uploaded survey file is read and previewed again).
+#
+# Figures are cached as data too (st.cache_data, as for every cached result; st.cache_resource is
+# kept for connections and models): a rerun unpickles a copy, a few milliseconds a figure. The
+# figures' texts are fixed for the process (ui.i18n.LOCALE), so they are not part of the keys.
+cache_figure = st.cache_data(ttl=600, max_entries=32, show_spinner=False)
+
+
 @st.cache_data(ttl=600, max_entries=32, show_spinner=False)
 def load_answers(filters, version: int) -> pd.DataFrame:
     return kano.load_responses(cursor(), filters=filters)
 
 
-@st.cache_data(ttl=600, max_entries=32, show_spinner=False)
-def evaluate(answers: pd.DataFrame, table: str, rule: str) -> pd.DataFrame:
-    return kano.summarize(answers, table=table, rule=rule, errors="drop")
+def select_answers(answers: pd.DataFrame, wave: str, segment: str) -> pd.DataFrame:
+    """Stored answers -> those of one wave and one segment (ALL keeps every one)."""
+    chosen = answers
+    if wave != ALL:
+        chosen = chosen[chosen["wave"] == wave]
+    if segment != ALL:
+        chosen = chosen[chosen["segment"] == segment]
+    return chosen
 
 
 @st.cache_data(ttl=600, max_entries=32, show_spinner=False)
-def compare_groups(answers: pd.DataFrame, by: str, first: str, second: str, table: str, rule: str) -> pd.DataFrame:
-    return kano.compare(answers, by=by, groups=(first, second), table=table, rule=rule)
+def evaluate(filters, version: int, wave: str, segment: str, table: str, rule: str) -> tuple[pd.DataFrame, int, int]:
+    """Stored answers of one wave and segment -> (Kano summary per feature, answer rows, respondents)."""
+    chosen = select_answers(load_answers(filters, version), wave, segment)
+    if chosen.empty:
+        return pd.DataFrame(columns=list(kano.SUMMARY_COLUMNS)), 0, 0
+    summary = kano.summarize(chosen, table=table, rule=rule, errors="drop")
+    return summary, len(chosen), int(chosen["respondent_id"].nunique())
+
+
+@cache_figure
+def survey_charts(filters, version: int, wave: str, segment: str, table: str, rule: str) -> tuple[go.Figure, go.Figure]:
+    """The category bars and the better-worse diagram of one wave and segment."""
+    summary = evaluate(filters, version, wave, segment, table, rule)[0]
+    return kano_charts.category_bars(summary, text=KANO_TEXT), kano_charts.better_worse(summary, text=KANO_TEXT)
+
+
+@cache_figure
+def continuous_chart(
+    filters, version: int, wave: str, segment: str, table: str, rule: str, weighted: bool
+) -> go.Figure:
+    summary = evaluate(filters, version, wave, segment, table, rule)[0]
+    return kano_charts.continuous(summary, weighted=weighted, text=KANO_TEXT)
+
+
+@st.cache_data(ttl=600, max_entries=32, show_spinner=False)
+def compare_groups(filters, version: int, by: str, first: str, second: str, table: str, rule: str) -> pd.DataFrame:
+    return kano.compare(load_answers(filters, version), by=by, groups=(first, second), table=table, rule=rule)
+
+
+@cache_figure
+def comparison_chart(filters, version: int, by: str, first: str, second: str, table: str, rule: str) -> go.Figure:
+    return kano_charts.comparison(compare_groups(filters, version, by, first, second, table, rule), text=KANO_TEXT)
 
 
 @st.cache_data(ttl=600, max_entries=32, show_spinner=False)
@@ -81,8 +127,53 @@ def load_catalogue(version: int) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=600, max_entries=32, show_spinner=False)
+def linked_catalogue(filters, version: int, wave: str, table: str, rule: str) -> pd.DataFrame:
+    """The requirements catalogue with the Kano category of each linked feature in ``wave`` (ALL: every wave)."""
+    survey = evaluate(filters, version, wave, ALL, table, rule)[0]
+    return priorities.link_kano(load_catalogue(version), survey)
+
+
+@st.cache_data(ttl=600, max_entries=32, show_spinner=False)
 def load_history(version: int) -> pd.DataFrame:
     return priorities.history(cursor())
+
+
+@st.cache_data(ttl=600, max_entries=32, show_spinner=False)
+def load_must_limit(version: int) -> float:
+    return priorities.load_must_limit(cursor())
+
+
+@st.cache_data(ttl=600, max_entries=32, show_spinner=False)
+def moscow_board(version: int, limit: int) -> tuple[pd.DataFrame, dict]:
+    """The catalogue -> (effort per MoSCoW class, check of the musts' share against ``limit`` %)."""
+    return priorities.moscow_board(load_catalogue(version), must_share_limit=limit / 100)
+
+
+@cache_figure
+def board_chart(version: int, limit: int) -> go.Figure:
+    board, check = moscow_board(version, limit)
+    return priority_charts.moscow_effort(board, check, text=PRIORITY_TEXT)
+
+
+@st.cache_data(ttl=600, max_entries=32, show_spinner=False)
+def load_criteria(version: int) -> tuple[priorities.Criterion, ...]:
+    return priorities.load_criteria(cursor())
+
+
+@st.cache_data(ttl=600, max_entries=32, show_spinner=False)
+def scored_catalogue(filters, version: int, wave: str, table: str, rule: str) -> pd.DataFrame:
+    """The linked catalogue with each requirement's weighted score under the stored criteria."""
+    return priorities.weighted_scores(linked_catalogue(filters, version, wave, table, rule), load_criteria(version))
+
+
+@st.cache_data(ttl=600, max_entries=32, show_spinner=False)
+def suggested_order(filters, version: int, wave: str, table: str, rule: str) -> pd.DataFrame:
+    return priorities.suggested_order(scored_catalogue(filters, version, wave, table, rule))
+
+
+@cache_figure
+def scores_chart(filters, version: int, wave: str, table: str, rule: str) -> go.Figure:
+    return priority_charts.scores(scored_catalogue(filters, version, wave, table, rule), text=PRIORITY_TEXT)
 
 
 def text_option(value) -> str:
@@ -127,17 +218,13 @@ def draw_results(answers: pd.DataFrame) -> None:
             key="k_rule",
             help=_("How a feature's category is chosen from its answer counts when two categories are close."),
         )
-    chosen = answers
-    if wave != ALL:
-        chosen = chosen[chosen["wave"] == wave]
-    if segment != ALL:
-        chosen = chosen[chosen["segment"] == segment]
-    if chosen.empty:
+    table = table or "standard"
+    summary, rows, respondents = evaluate(ctx.filters, ctx.version, wave, segment, table, rule)
+    if not rows:
         st.info(_("No answers for this wave and segment."))
         return
-    summary = evaluate(chosen, table or "standard", rule)
     with st.container(horizontal=True):
-        st.metric(_("Respondents"), fmt_number(chosen["respondent_id"].nunique()), border=True)
+        st.metric(_("Respondents"), fmt_number(respondents), border=True)
         st.metric(_("Features"), fmt_number(len(summary)), border=True)
         st.metric(_("Answer pairs"), fmt_number(int(summary["n"].sum())), border=True)
         st.metric(
@@ -201,16 +288,19 @@ def draw_results(answers: pd.DataFrame) -> None:
         },
     )
     download_buttons(summary, "kano_results", key="kano_results")
-    st.plotly_chart(kano_charts.category_bars(summary, text=KANO_TEXT), width="stretch", key="k_bars")
-    st.plotly_chart(kano_charts.better_worse(summary, text=KANO_TEXT), width="stretch", key="k_bw")
+    bars, better_worse = survey_charts(ctx.filters, ctx.version, wave, segment, table, rule)
+    st.plotly_chart(bars, width="stretch", key="k_bars")
+    st.plotly_chart(better_worse, width="stretch", key="k_bw")
     weighted = st.toggle(
         _("Weight the continuous scores by importance"),
         key="k_weighted",
         help=_("Each respondent's scores count in proportion to the importance they gave the feature."),
     )
-    st.plotly_chart(kano_charts.continuous(summary, weighted=weighted, text=KANO_TEXT), width="stretch", key="k_cont")
+    st.plotly_chart(
+        continuous_chart(ctx.filters, ctx.version, wave, segment, table, rule, weighted), width="stretch", key="k_cont"
+    )
     with st.expander(_("Evaluation table in use")):
-        grid = kano.evaluation_table(table=table or "standard")
+        grid = kano.evaluation_table(table=table)
         labels = {
             "like": _("like"),
             "expect": _("expect"),
@@ -247,7 +337,7 @@ def draw_comparison(answers: pd.DataFrame) -> None:
         return
     table = st.session_state.get("k_table") or "standard"
     rule = st.session_state.get("k_rule") or "hierarchy"
-    result = compare_groups(answers, by, first, second, table, rule)
+    result = compare_groups(ctx.filters, ctx.version, by, first, second, table, rule)
     moved = int(result["moved"].sum())
     st.metric(_("Features that moved category"), fmt_number(moved), border=True)
     shown = result.copy()
@@ -283,7 +373,9 @@ def draw_comparison(answers: pd.DataFrame) -> None:
         },
     )
     download_buttons(result, f"kano_comparison_{by}", key="kano_comparison")
-    st.plotly_chart(kano_charts.comparison(result, text=KANO_TEXT), width="stretch", key="k_cmp_chart")
+    st.plotly_chart(
+        comparison_chart(ctx.filters, ctx.version, by, first, second, table, rule), width="stretch", key="k_cmp_chart"
+    )
 
 
 # --- questionnaire and import ---------------------------------------------------------------------------
@@ -417,16 +509,39 @@ def draw_import() -> None:
     partial_ok = True
     if not problems.empty:
         partial_ok = st.checkbox(_("Store the valid rows and leave out the problem rows"), key="k_import_partial")
-    if st.button(
-        _("Store answers"), type="primary", disabled=not partial_ok, key="k_import_go", icon=":material/upload:"
-    ):
+    # Worded as on the Data page, whose import makes the same check.
+    same_file_label = _("Load it even if the same file was loaded before")
+    allow_same_file = st.checkbox(
+        same_file_label,
+        key="k_import_allow_same_file",
+        help=_(
+            "A file with exactly the same content as a loaded import is refused, as it is usually the same file twice."
+        ),
+    )
+    store_label = _("Store answers")
+    if st.button(store_label, type="primary", disabled=not partial_ok, key="k_import_go", icon=":material/upload:"):
         try:
-            result = kano.import_answers(ctx.con, valid, mode=mode, file_name=upload.name)
+            result = kano.import_answers(
+                ctx.con, valid, mode=mode, file_name=upload.name, allow_same_file=allow_same_file
+            )
         except Exception:  # Anything unexpected is shown in plain words; the store rolls back.
             st.error(_("The answers could not be stored. Nothing was changed."))
             return
         if result.rows_loaded:
             st.success(_("{rows} answer pairs stored.").format(rows=fmt_number(result.rows_loaded)))
+        elif result.earlier_import is not None:
+            st.error(
+                _(
+                    "These answers were stored before, by import {number} on {date} (listed in the import log on "
+                    "the Data page), from a file with the same content. Nothing was stored this time. To store "
+                    "them again anyway, tick “{switch}” and click “{store}” once more."
+                ).format(
+                    number=result.earlier_import,
+                    date=fmt_date(result.earlier_import_at),
+                    switch=same_file_label,
+                    store=store_label,
+                )
+            )
         elif result.error:
             st.error(_("Nothing was stored: {reason}").format(reason=result.error))
         if len(result.rejects):
@@ -555,7 +670,7 @@ def draw_board(catalogue: pd.DataFrame) -> None:
         _("Largest share of the planned effort the musts may take (%)"),
         min_value=10,
         max_value=100,
-        value=int(round(priorities.load_must_limit(ctx.con) * 100)),
+        value=int(round(load_must_limit(ctx.version) * 100)),
         step=5,
         key="req_must_limit",
         on_change=lambda: priorities.save_must_limit(ctx.con, st.session_state["req_must_limit"] / 100),
@@ -563,7 +678,7 @@ def draw_board(catalogue: pd.DataFrame) -> None:
             "A common rule of thumb keeps musts at or below 60 % of the planned effort, so shoulds and coulds leave room for surprises."
         ),
     )
-    board, check = priorities.moscow_board(catalogue, must_share_limit=limit / 100)
+    board, check = moscow_board(ctx.version, limit)
     with st.container(horizontal=True):
         st.metric(_("Share of effort in musts"), fmt_pct(check["must_share"]), border=True)
         st.metric(_("Planned effort (person-days)"), fmt_number(check["total_effort"], 1), border=True)
@@ -579,9 +694,7 @@ def draw_board(catalogue: pd.DataFrame) -> None:
         st.success(_("The musts stay within the limit."), icon=":material/check_circle:")
     if check["unestimated"]:
         st.info(_("{n} planned requirements have no effort estimate and count as 0.").format(n=check["unestimated"]))
-    st.plotly_chart(
-        priority_charts.moscow_effort(board, check, text=PRIORITY_TEXT), width="stretch", key="req_board_chart"
-    )
+    st.plotly_chart(board_chart(ctx.version, limit), width="stretch", key="req_board_chart")
     cells = [cell for _row in range(2) for cell in st.columns(2)]
     for cell, cls in zip(cells, priorities.MOSCOW, strict=True):
         with cell, st.container(border=True):
@@ -630,8 +743,8 @@ def save_criteria_edits(source: pd.DataFrame, editor_key: str) -> None:
     st.session_state["crit_revision"] = st.session_state.get("crit_revision", 0) + 1
 
 
-def draw_scoring(linked: pd.DataFrame) -> None:
-    criteria = priorities.load_criteria(ctx.con)
+def draw_scoring(wave: str, table: str, rule: str) -> None:
+    criteria = load_criteria(ctx.version)
     source = pd.DataFrame([{"name": c.name, "weight": c.weight, "direction": c.direction} for c in criteria])
     st.caption(
         _(
@@ -668,9 +781,8 @@ def draw_scoring(linked: pd.DataFrame) -> None:
     message = st.session_state.pop("crit_message", None)
     if message:
         st.error(message)
-    scored = priorities.weighted_scores(linked, criteria)
-    ordered = priorities.suggested_order(scored)
-    st.plotly_chart(priority_charts.scores(scored, text=PRIORITY_TEXT), width="stretch", key="req_scores_chart")
+    ordered = suggested_order(ctx.filters, ctx.version, wave, table, rule)
+    st.plotly_chart(scores_chart(ctx.filters, ctx.version, wave, table, rule), width="stretch", key="req_scores_chart")
     st.subheader(_("Suggested order"))
     st.caption(
         _(
@@ -699,16 +811,12 @@ def draw_scoring(linked: pd.DataFrame) -> None:
 # --- page -------------------------------------------------------------------------------------------------
 
 answers = load_answers(ctx.filters, ctx.version)
-catalogue = load_catalogue(ctx.version)
 # The requirements take their Kano category from the newest wave, evaluated as chosen on the results tab.
 waves = sorted(answers["wave"].dropna().unique()) if not answers.empty else []
-latest = answers[answers["wave"] == waves[-1]] if waves else answers
-survey = (
-    evaluate(latest, st.session_state.get("k_table") or "standard", st.session_state.get("k_rule") or "hierarchy")
-    if not latest.empty
-    else pd.DataFrame(columns=["feature", "category"])
-)
-linked = priorities.link_kano(catalogue, survey)
+newest = waves[-1] if waves else ALL
+chosen_table = st.session_state.get("k_table") or "standard"
+chosen_rule = st.session_state.get("k_rule") or "hierarchy"
+linked = linked_catalogue(ctx.filters, ctx.version, newest, chosen_table, chosen_rule)
 st.caption(
     _(
         "Survey answers follow the segment, country and channel filters through the respondents' customer numbers; the period does not apply to surveys."
@@ -753,4 +861,4 @@ with board_tab:
 with scoring_tab:
     if waves:
         st.caption(_("Kano categories come from the newest survey wave, {wave}.").format(wave=waves[-1]))
-    draw_scoring(linked)
+    draw_scoring(newest, chosen_table, chosen_rule)

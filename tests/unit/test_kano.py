@@ -725,6 +725,36 @@ def test_import_answers_loads_through_the_shared_import(mem_con):
     assert summary.loc["Chat", "category"] == "O"
 
 
+def test_the_same_answers_twice_are_refused_unless_allowed(mem_con):
+    """Guards the repeat check: a second import of identical answers names the first and stores nothing."""
+    valid, _ = kano.prepare(two_waves())
+    first = kano.import_answers(mem_con, valid, mode="upsert", file_name="survey.csv")
+    assert first.rows_loaded == len(valid) and first.earlier_import is None
+    logged = mem_con.execute("SELECT import_id FROM imports WHERE table_name = 'kano_responses'").fetchall()
+    assert len(logged) == 1
+
+    again = kano.import_answers(mem_con, valid, mode="upsert", file_name="survey.csv")
+    assert again.rows_loaded == 0
+    assert again.earlier_import == logged[0][0]
+    assert again.earlier_import_at is not None
+    assert again.error
+
+    forced = kano.import_answers(mem_con, valid, mode="upsert", file_name="survey.csv", allow_same_file=True)
+    assert forced.rows_loaded == len(valid) and forced.earlier_import is None
+    assert len(kano.load_responses(mem_con.cursor())) == len(valid)  # upsert: the same rows, not twice
+
+
+def test_a_refusal_for_another_reason_names_no_earlier_import(mem_con):
+    """Only a repeat of loaded content points at an earlier import; other refusals keep their own message."""
+    valid, _ = kano.prepare(two_waves())
+    kano.import_answers(mem_con, valid, mode="upsert", file_name="survey.csv")
+    changed = valid.copy()
+    changed["customer_id"] = "no-such-customer"  # every row now names an unknown customer
+    result = kano.import_answers(mem_con, changed, mode="upsert", file_name="survey.csv")
+    assert result.rows_loaded == 0 and result.error
+    assert result.earlier_import is None
+
+
 def test_importance_that_is_not_a_number_is_reported():
     frame = pd.DataFrame(
         {"feature": ["X", "X"], "functional": [1, 1], "dysfunctional": [5, 5], "importance": ["very", "7,5"]}
