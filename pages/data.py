@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from analytics import ingest, privacy, schema
-from ui.downloads import download_buttons
+from ui.downloads import download_buttons, table_download_buttons
 from ui.frame import cursor, page_setup
 from ui.i18n import _, fmt_number
 
@@ -426,24 +426,27 @@ def export_tab() -> None:
     table = st.selectbox(_("Table"), ingest.exportable_tables(), format_func=table_label, key="export_table")
     rows = ingest.table_rows(ctx.con, table)
     st.caption(
-        _("{rows} rows. Text cells that start like a formula get a leading apostrophe in CSV and Excel.").format(
-            rows=fmt_number(rows)
-        )
+        _(
+            "{rows} rows. Each file is written when you click its button. Text cells that start like a formula "
+            "get a leading apostrophe in CSV and Excel."
+        ).format(rows=fmt_number(rows))
     )
-    if st.button(_("Prepare download"), icon=":material/download:", key="export_prepare"):
-        st.session_state["export_frame"] = (table, ingest.table_frame(ctx.con, table))
-    prepared = st.session_state.get("export_frame")
-    if prepared is None or prepared[0] != table:
-        return
-    frame = prepared[1]
-    if len(frame) <= EXCEL_ROWS:
-        download_buttons(frame, table, key=f"export_{table}", formats=("csv", "xlsx", "parquet"))
-    else:
-        # Writing a spreadsheet of this size takes minutes: offer the (equally sanitised) CSV and Parquet.
-        st.caption(
-            _("Excel is offered up to {n} rows; use CSV or Parquet for this table.").format(n=fmt_number(EXCEL_ROWS))
+    if rows <= EXCEL_ROWS:
+        table_download_buttons(
+            ctx.con, table, formats=("csv", "xlsx", "parquet"), excel_rows=EXCEL_ROWS, key=f"export_{table}"
         )
-        download_buttons(frame, table, key=f"export_{table}", formats=("csv", "parquet"))
+        return
+    # A large table: a plain CSV would be several times bigger than these, and a spreadsheet of this
+    # size takes minutes to write. Both files are written by the database, never held as a table here.
+    st.info(
+        _(
+            "This table is large, so the CSV file comes compressed (.csv.gz: unpack it before opening it in a "
+            "spreadsheet) and Excel is offered only up to {n} rows. Writing the file can take a minute; "
+            "the download starts when it is ready."
+        ).format(n=fmt_number(EXCEL_ROWS)),
+        icon=":material/info:",
+    )
+    table_download_buttons(ctx.con, table, formats=("csv.gz", "parquet"), key=f"export_{table}")
 
 
 # --- Privacy --------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+
 import duckdb
 import pytest
 
@@ -103,13 +105,77 @@ def test_erase_a_customer_after_confirmation(app_db):
     assert _count(app_db, f"SELECT count(*) FROM orders WHERE customer_id = '{customer}'") == 0
 
 
-def test_export_prepares_downloads(app_db):
+@pytest.fixture
+def clicks(monkeypatch, tmp_path):
+    """Record every download button's file builder (what a click runs) and keep staging files private.
+
+    Also makes loading a whole table into pandas fail: the Export tab must never do it.
+    """
+    import streamlit
+
+    from analytics import ingest
+
+    staging = tmp_path / "staging"
+    monkeypatch.setenv("WORKBENCH_UPLOAD_DIR", str(staging))
+    built: dict[str, object] = {}
+    original = streamlit.download_button
+
+    def recording(label, data, *args, **kwargs):
+        built[kwargs.get("file_name") or label] = data
+        return original(label, data, *args, **kwargs)
+
+    def no_frames(*_args, **_kwargs):
+        raise AssertionError("the Export tab loaded a whole table into pandas")
+
+    monkeypatch.setattr(streamlit, "download_button", recording)
+    monkeypatch.setattr(ingest, "table_frame", no_frames)
+    return built, staging
+
+
+def test_export_offers_downloads_built_on_click(app_db, clicks):
+    built, staging = clicks
     at = open_page("Export")
+    built.clear()  # the first draw showed the first table's buttons
     at.selectbox(key="export_table").set_value("orders").run()
-    at.button(key="export_prepare").click().run()
     assert not at.exception
+    rows = _count(app_db, "SELECT count(*) FROM orders")
+    assert any(f"{rows:,} rows" in c.value for c in at.caption)
     labels = [b.label for b in at.get("download_button")]
-    assert {"Download CSV", "Download Excel", "Download Parquet"} <= set(labels)
+    assert labels == ["Download CSV", "Download Excel", "Download Parquet"]
+    # Nothing is written while the page draws; each file is built when its button is clicked.
+    assert set(built) == {"orders.csv", "orders.xlsx", "orders.parquet"}
+    assert all(callable(b) for b in built.values())
+    assert not staging.exists() or list(staging.iterdir()) == []
+    csv_bytes = built["orders.csv"]()
+    assert csv_bytes.startswith(b"\xef\xbb\xbforder_id,") and csv_bytes.count(b"\r\n") == rows + 1
+    assert built["orders.parquet"]().startswith(b"PAR1")
+    assert built["orders.xlsx"]().startswith(b"PK")  # an .xlsx is a zip file
+    assert list(staging.iterdir()) == []  # the staging files are gone again
+
+
+def test_export_of_a_large_table_offers_compressed_csv_and_parquet(app_db, clicks):
+    built, staging = clicks
+    con = duckdb.connect(str(app_db))
+    try:
+        con.execute(
+            "INSERT INTO interactions (interaction_id, customer_id, occurred_at, event) "
+            "SELECT 'BIG-' || i, 'BIG', TIMESTAMP '2025-01-01', '=cmd' FROM range(100001) t(i)"
+        )
+        rows = con.execute("SELECT count(*) FROM interactions").fetchone()[0]
+    finally:
+        con.close()
+    at = open_page("Export")
+    built.clear()
+    at.selectbox(key="export_table").set_value("interactions").run()
+    assert not at.exception
+    assert any(f"{rows:,} rows" in c.value for c in at.caption)
+    assert [b.label for b in at.get("download_button")] == ["Download CSV (compressed)", "Download Parquet"]
+    assert any("compressed" in i.value and "100,000 rows" in i.value for i in at.info)
+    assert set(built) == {"interactions.csv.gz", "interactions.parquet"}
+    data = gzip.decompress(built["interactions.csv.gz"]())
+    assert data.count(b"\r\n") == rows + 1
+    assert b",'=cmd," in data and b",=cmd," not in data  # formula cells neutralised in the SQL
+    assert list(staging.iterdir()) == []
 
 
 # --- regressions (review of the Data page) --------------------------------------------------
