@@ -40,6 +40,8 @@ __all__ = [
     "predict_clv",
     "historical_clv",
     "store_summary",
+    "customer_values",
+    "value_overview",
     "alive_matrix",
     "value_histogram",
 ]
@@ -120,6 +122,48 @@ def _check_summary(summary: pd.DataFrame, columns: tuple[str, ...]) -> None:
         raise ValueError("summary has no customers")
 
 
+def _distinct_rows(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(x, t_x, T) arrays -> (distinct rows as an (m, 3) array in lexicographic order, how often each occurs).
+
+    The same rows, order and counts as ``np.unique(np.column_stack(...), axis=0, return_counts=True)``,
+    from one ``lexsort`` (about five times faster on a million rows).
+    """
+    order = np.lexsort((T, t_x, x))
+    xs, ts, Ts = x[order], t_x[order], T[order]
+    first = np.ones(len(xs), dtype=bool)
+    first[1:] = (xs[1:] != xs[:-1]) | (ts[1:] != ts[:-1]) | (Ts[1:] != Ts[:-1])
+    starts = np.flatnonzero(first)
+    counts = np.diff(np.append(starts, len(xs)))
+    return np.column_stack([xs[starts], ts[starts], Ts[starts]]), counts
+
+
+class _BGNBDTerms:
+    """:func:`_bgnbd_ll_terms` for fixed (x, t_x, T), with the parts that depend on x, t_x or T alone
+    computed once per distinct value and spread to the rows (the same floating-point operations,
+    so the same numbers; a fit evaluates the likelihood some 300 times)."""
+
+    def __init__(self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray):
+        self.x_values, self.x_index = np.unique(x, return_inverse=True)
+        self.t_values, self.t_index = np.unique(t_x, return_inverse=True)
+        self.T_values, self.T_index = np.unique(T, return_inverse=True)
+        self.repeat = x > 0
+
+    def __call__(self, params) -> np.ndarray:
+        r, alpha, a, b = params
+        xv, xi = self.x_values, self.x_index
+        ln_a1 = (special.gammaln(r + xv) - special.gammaln(r) + r * np.log(alpha))[xi]
+        ln_beta_ab = special.betaln(a, b)
+        r_x = (r + xv)[xi]
+        alive = (special.betaln(a, b + xv) - ln_beta_ab)[xi] - r_x * np.log(alpha + self.T_values)[self.T_index]
+        died = np.where(
+            self.repeat,
+            (special.betaln(a + 1, np.maximum(b + xv - 1, 1e-12)) - ln_beta_ab)[xi]
+            - r_x * np.log(alpha + self.t_values)[self.t_index],
+            -np.inf,
+        )
+        return ln_a1 + np.logaddexp(alive, died)
+
+
 def fit_bgnbd(summary: pd.DataFrame, *, penalizer: float = 0.0) -> dict:
     """Summary with frequency, recency, T -> dict r, alpha, a, b (+ log_likelihood, n) by maximum likelihood.
 
@@ -132,13 +176,13 @@ def fit_bgnbd(summary: pd.DataFrame, *, penalizer: float = 0.0) -> dict:
     if np.any(x < 0) or np.any(t_x < 0) or np.any(t_x - 1e-9 > T):
         raise ValueError("frequency and recency must be >= 0 and recency <= T")
     # Customers with the same (x, t_x, T) share one likelihood term: fit on the distinct rows, weighted.
-    rows, counts = np.unique(np.column_stack([x, t_x, T]), axis=0, return_counts=True)
-    ux, ut_x, uT = rows[:, 0], rows[:, 1], rows[:, 2]
+    rows, counts = _distinct_rows(x, t_x, T)
+    terms = _BGNBDTerms(rows[:, 0], rows[:, 1], rows[:, 2])
     scale = max(float(np.mean(T)), 1e-9)
 
     def negative_ll(log_params):
         p = np.exp(log_params)
-        ll = np.sum(counts * _bgnbd_ll_terms(p, ux, ut_x, uT))
+        ll = np.sum(counts * terms(p))
         value = -ll / len(x) + penalizer * np.sum(p**2)
         return value if np.isfinite(value) else 1e12
 
@@ -205,6 +249,25 @@ def _gg_terms(params, x, m):
     )
 
 
+class _GammaGammaTerms:
+    """:func:`_gg_terms` for fixed (x, m): the parts that depend on x alone are computed once per
+    distinct x, and log m, m x and log x once (the same floating-point operations in the same
+    order, so the same numbers)."""
+
+    def __init__(self, x: np.ndarray, m: np.ndarray):
+        self.x_values, self.x_index = np.unique(x, return_inverse=True)
+        self.log_x_values = np.log(self.x_values)
+        self.log_m = np.log(m)
+        self.m_x = m * x
+
+    def __call__(self, params) -> np.ndarray:
+        p, q, v = params
+        xi = self.x_index
+        px = p * self.x_values
+        head = (special.gammaln(px + q) - special.gammaln(px) - special.gammaln(q) + q * np.log(v))[xi]
+        return head + (px - 1)[xi] * self.log_m + (px * self.log_x_values)[xi] - (px + q)[xi] * np.log(v + self.m_x)
+
+
 def fit_gamma_gamma(summary: pd.DataFrame, *, penalizer: float = 0.0) -> dict:
     """Summary with frequency, monetary_value -> dict p, q, v (+ log_likelihood, n) by maximum likelihood.
 
@@ -217,10 +280,11 @@ def fit_gamma_gamma(summary: pd.DataFrame, *, penalizer: float = 0.0) -> dict:
         raise ValueError("Gamma-Gamma needs at least three customers with repeat purchases and positive spend")
     x = used["frequency"].to_numpy(float)
     m = used["monetary_value"].to_numpy(float)
+    terms = _GammaGammaTerms(x, m)
 
     def negative_ll(log_params):
         params = np.exp(log_params)
-        value = -np.sum(_gg_terms(params, x, m)) / len(x) + penalizer * np.sum(params**2)
+        value = -np.sum(terms(params)) / len(x) + penalizer * np.sum(params**2)
         return value if np.isfinite(value) else 1e12
 
     start = np.log([1.0, 2.0, max(float(np.mean(m)), 1e-3)])
@@ -231,7 +295,7 @@ def fit_gamma_gamma(summary: pd.DataFrame, *, penalizer: float = 0.0) -> dict:
     chosen = best if best.fun <= first.fun else first
     p, q, v = np.exp(chosen.x)
     params = {"p": float(p), "q": float(q), "v": float(v)}
-    params["log_likelihood"] = gamma_gamma_log_likelihood(params, used)
+    params["log_likelihood"] = float(np.sum(terms((p, q, v))))
     params["n"] = len(used)
     return params
 
@@ -382,6 +446,109 @@ def store_summary(
         [start_ts, end_excl, *params, unit_days, end, unit_days],
     ).df()
     return frame.set_index("customer_id")
+
+
+#: Segment names in order, numbered from 0 (a customer's segment travels as its number).
+_SEGMENT_CODES = """
+    segment_codes AS (
+        SELECT segment, (row_number() OVER (ORDER BY segment) - 1)::INTEGER AS code
+        FROM (SELECT DISTINCT segment FROM customers WHERE segment IS NOT NULL)
+    )"""
+
+
+def customer_values(
+    cur: duckdb.DuckDBPyConnection, filters: Filters, *, as_of: dt.date, unit_days: float = 7.0
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """Store and filters -> (history, summary, segment names): the numbers of the Customer value tab.
+
+    ``history``: one row per customer with order lines up to ``as_of`` (segment, revenue: the
+    historical value at margin 1 of :func:`historical_clv`); ``summary``: the rows of
+    :func:`store_summary` (segment, frequency, recency, T, monetary_value) with the same
+    aggregates. Both in customer_id order; segment is the position in the names (-1 without
+    one). One scan of the order lines for both; no customer ids or segment names travel to
+    Python, and no distinct count of orders is made: the tab needs neither.
+    """
+    scope_sql, params = _scope(filters)
+    end_excl = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time.min)
+    data = cur.execute(
+        f"""
+        WITH {_SEGMENT_CODES},
+        lines AS (
+            SELECT o.customer_id, o.ordered_at, o.amount FROM orders o WHERE o.ordered_at < ? AND {scope_sql}
+        ),
+        revenue AS (SELECT customer_id, sum(amount) AS revenue FROM lines GROUP BY customer_id),
+        days AS (
+            SELECT customer_id, ordered_at::DATE AS day, sum(amount) AS value
+            FROM lines GROUP BY ALL HAVING sum(amount) > 0
+        ),
+        firsts AS (SELECT customer_id, min(day) AS first_day, max(day) AS last_day, count(*) AS n FROM days GROUP BY ALL),
+        summary AS (
+            SELECT f.customer_id, any_value(f.n) - 1 AS frequency,
+                   date_diff('day', any_value(f.first_day), any_value(f.last_day)) / ? AS recency,
+                   date_diff('day', any_value(f.first_day), ?::DATE) / ? AS "T",
+                   coalesce(avg(d.value) FILTER (WHERE d.day > f.first_day), 0) AS monetary_value
+            FROM firsts f JOIN days d USING (customer_id) GROUP BY f.customer_id
+        )
+        SELECT coalesce(n.code, -1) AS segment, r.revenue, s.frequency, s.recency, s."T", s.monetary_value
+        FROM revenue r
+        LEFT JOIN customers c ON c.customer_id = r.customer_id
+        LEFT JOIN segment_codes n ON n.segment = c.segment
+        LEFT JOIN summary s ON s.customer_id = r.customer_id
+        ORDER BY r.customer_id
+        """,
+        [end_excl, *params, unit_days, as_of, unit_days],
+    ).fetchnumpy()
+    names = [
+        row[0]
+        for row in cur.execute(f"WITH {_SEGMENT_CODES} SELECT segment FROM segment_codes ORDER BY code").fetchall()
+    ]
+    frame = pd.DataFrame(
+        {column: np.ma.filled(np.ma.asarray(values).astype("float64"), np.nan) for column, values in data.items()}
+    ).astype({"segment": "int64"})
+    history = frame[["segment", "revenue"]]
+    # Customers with a purchase day (a NULL customer id has lines but no summary, as in store_summary).
+    summary = frame.loc[frame["frequency"].notna(), ["segment", "frequency", "recency", "T", "monetary_value"]]
+    return history, summary.astype({"frequency": "int64"}).reset_index(drop=True), names
+
+
+def value_overview(
+    cur: duckdb.DuckDBPyConnection, filters: Filters, *, as_of: dt.date, unit_days: float = 7.0, horizon: float = 52.0
+) -> dict:
+    """Store and filters -> the screen-sized results of the Customer value tab at margin 1 (money scales with the margin).
+
+    Keys: customers, mean, median, histogram, cap (historical value: :func:`historical_clv`,
+    :func:`value_histogram`); bgnbd, gg (fits on :func:`store_summary`), independence, alive
+    (:func:`alive_matrix`), predicted_mean (means of clv, expected_purchases, p_alive over
+    ``horizon`` units), by_segment (segment, historical, predicted means); error ("fit" when the
+    models cannot be fitted). The same numbers as those functions give on the per-customer tables.
+    """
+    history, summary, names = customer_values(cur, filters, as_of=as_of, unit_days=unit_days)
+    out = {"customers": len(history), "bgnbd": None, "gg": None, "error": None}
+    if history.empty:
+        return out
+    values = history["revenue"]
+    out["mean"] = float(values.mean())
+    out["median"] = float(values.median())
+    out["histogram"], out["cap"] = value_histogram(values, cap_quantile=0.99)
+    historical = values.groupby(history["segment"].where(history["segment"] >= 0)).mean()
+    historical = historical.rename("historical").to_frame()
+    try:
+        out["bgnbd"] = fit_bgnbd(summary)
+        out["gg"] = fit_gamma_gamma(summary)
+        out["independence"] = spend_independence(summary)
+        predicted = predict_clv(summary, out["bgnbd"], out["gg"], horizon=horizon)
+        out["alive"] = alive_matrix(
+            out["bgnbd"], T=float(summary["T"].max()), max_frequency=int(min(20, summary["frequency"].max()))
+        )
+    except ValueError:
+        out["error"] = "fit"
+        return out
+    out["predicted_mean"] = {c: float(predicted[c].mean()) for c in ("clv", "expected_purchases", "p_alive")}
+    by_segment = predicted["clv"].groupby(summary["segment"].where(summary["segment"] >= 0)).mean().rename("predicted")
+    table = historical.join(by_segment)
+    table.index = pd.Index([names[int(code)] for code in table.index], name="segment")
+    out["by_segment"] = table.reset_index()
+    return out
 
 
 def holdout_check(

@@ -88,9 +88,13 @@ __all__ = [
     "LIFECYCLE_SETTING",
     "load_lifecycle_rules",
     "save_lifecycle_rules",
+    "LifecycleSpans",
+    "lifecycle_spans",
     "lifecycle_stages",
     "lifecycle_counts",
+    "lifecycle_counts_from_spans",
     "lifecycle_flows",
+    "lifecycle_flows_from_spans",
     "save_segment",
     "saved_segments",
     "saved_segment_members",
@@ -823,11 +827,13 @@ def customer_features(
     """
     as_of = as_of or default_as_of(filters)
     lines_sql, params = _store_lines_sql(filters, as_of, exclude_returns=exclude_returns)
-    rfm_sql, seg_params = _rfm_sql(lines_sql, DEFAULT_SEGMENT_MAP)
     period_sql, period_params = period_condition(filters, "i.occurred_at")
     period_sql, named_period = _named(period_sql, period_params, "iperiod")
+    # Recency, frequency and monetary value as RFM computes them (without the scores, which cost
+    # three window sorts and are not features).
     sql = f"""
-    WITH rfm AS ({rfm_sql}),
+    WITH lines AS ({lines_sql}), {_PER_CUSTOMER_CTES},
+    rfm AS (SELECT customer_id, recency_days, frequency, monetary FROM per_customer),
     firsts AS (
         SELECT customer_id, min(ordered_at)::DATE AS first_order FROM orders
         WHERE customer_id IN (SELECT customer_id FROM rfm) AND ordered_at < $as_of_excl GROUP BY customer_id
@@ -854,7 +860,7 @@ def customer_features(
     """
     frame = cur.execute(
         sql,
-        {**params, **seg_params, **named_period, "as_of": as_of, "digital": list(schema.DIGITAL_CHANNELS)},
+        {**params, **named_period, "as_of": as_of, "digital": list(schema.DIGITAL_CHANNELS)},
     ).df()
     for column in FEATURES:
         frame[column] = frame[column].astype("float64")
@@ -938,29 +944,33 @@ def cluster_diagnostics(
     Models are fitted on ``sample_size`` random rows; the silhouette (quadratic in rows) is taken on
     ``silhouette_size`` of them. Inertia is the within-cluster sum of squares of the hard
     assignment (for both methods). k values the sample cannot support (k >= distinct rows) are left out.
+
+    The silhouette rows are those ``silhouette_score(..., sample_size=silhouette_size,
+    random_state=seed)`` draws; their distance matrix is computed once and shared by every k (the
+    same numbers as scikit-learn computes for each k on its own).
     """
-    from sklearn.metrics import davies_bouldin_score, silhouette_score
+    from sklearn.metrics import davies_bouldin_score, pairwise_distances, silhouette_score
+    from sklearn.utils import check_random_state
 
     rows = _sample_rows(len(X), sample_size, seed)
     sample = X[rows]
     distinct = len(np.unique(sample, axis=0)) if len(sample) else 0
+    ks = [int(k) for k in k_values if 2 <= k < distinct]
     result = []
-    for k in k_values:
-        if k < 2 or k >= distinct:
-            continue
-        with _one_thread():
+    if not ks:
+        return pd.DataFrame(result, columns=["k", "inertia", "silhouette", "davies_bouldin"])
+    picked = check_random_state(seed).permutation(len(sample))[: min(silhouette_size, len(sample))]
+    with _one_thread():
+        distances = pairwise_distances(sample[picked])
+        for k in ks:
             labels = _model(method, k, seed, len(sample)).fit_predict(sample)
             if len(np.unique(labels)) < 2:
                 continue
             result.append(
                 {
-                    "k": int(k),
+                    "k": k,
                     "inertia": _inertia(sample, labels),
-                    "silhouette": float(
-                        silhouette_score(
-                            sample, labels, sample_size=min(silhouette_size, len(sample)), random_state=seed
-                        )
-                    ),
+                    "silhouette": float(silhouette_score(distances, labels[picked], metric="precomputed")),
                     "davies_bouldin": float(davies_bouldin_score(sample, labels)),
                 }
             )
@@ -1288,8 +1298,14 @@ def _add_months(month: dt.date, months: int) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
-def _lifecycle_sql(filters: Filters, rules: LifecycleRules, as_of: dt.date) -> tuple[str, dict]:
-    """SQL -> customer_id, month (first day), stage for every month of the period (up to ``as_of``)."""
+def _lifecycle_grid_sql(filters: Filters, rules: LifecycleRules, as_of: dt.date) -> tuple[str, dict]:
+    """SQL -> customer_id, month (first day), stage for every month of the period (up to ``as_of``).
+
+    The reference definition of the stages: a dense grid of every customer and month with window
+    functions. It grows with customers × months (about 5 M rows for 1 M customers over a year),
+    so the app uses :func:`lifecycle_spans`, which gives the same stages from one row per customer
+    and purchase month (tests check that both agree).
+    """
     problems = rules.problems()
     if problems:
         raise ValueError(f"invalid lifecycle rules: {', '.join(problems)}")
@@ -1357,6 +1373,217 @@ def _lifecycle_sql(filters: Filters, rules: LifecycleRules, as_of: dt.date) -> t
     return sql, params
 
 
+def _month_index(first_month: dt.date, month: dt.date) -> int:
+    """Whole months from ``first_month`` to the month of ``month`` (0 for the same month)."""
+    return (month.year - first_month.year) * 12 + month.month - first_month.month
+
+
+#: Stand-in for "never loyal" in the spans (any month index of interest is larger).
+_NEVER = -(10**6)
+
+#: SQL stage of a span row at month index ``k`` (columns as :func:`_lifecycle_spans_sql` returns).
+_STAGE_AT_K = """CASE WHEN k <= new_until THEN 'new'
+     WHEN k <= active_until THEN CASE WHEN k <= loyal_until THEN 'loyal' ELSE 'active' END
+     WHEN k <= risk_until THEN 'at risk' ELSE 'lost' END"""
+
+
+def _lifecycle_spans_sql(
+    filters: Filters, rules: LifecycleRules, as_of: dt.date, first_month: dt.date
+) -> tuple[str, dict]:
+    """SQL -> one row per customer and purchase month whose stages reach into the months from ``first_month``.
+
+    Months are counted as indexes from ``first_month`` (0) to the month of ``as_of`` (``months - 1``).
+    A row holds from its purchase month ``start`` up to the month before the customer's next
+    purchase month ``end`` (exclusive; ``months`` for the last purchase). Within it the stage at
+    month k is: new while ``k <= new_until``; then, while ``k <= active_until`` (last purchase at
+    most ``active_days`` before the month end), loyal while ``k <= loyal_until`` and active after;
+    at risk while ``k <= risk_until``; lost afterwards. Why the limits are right:
+
+    - the month end is the last day of the month, or ``as_of`` in the last month, so the days since
+      the last purchase grow with k: "at most N days" holds up to one month. For months before the
+      last, ``eom(k) <= last_day + N`` holds exactly while k is before the month of
+      ``last_day + N + 1``; the last month holds when ``as_of - last_day <= N``.
+    - orders in the loyalty window (this month and the ``loyal_months - 1`` before) only fall while
+      no new purchase comes: the customer is loyal while the month of their ``loyal_orders``-th most
+      recent order (counting back from this row) is inside the window, i.e. up to that month plus
+      ``loyal_months - 1``. The ``lag`` over the customer's orders in month order finds it (lines
+      without an order id make a purchase month but add no order, as in ``count(DISTINCT order_id)``).
+
+    ``customer_key`` is a number unique to the customer (the row id of one of their order lines).
+    """
+    problems = rules.problems()
+    if problems:
+        raise ValueError(f"invalid lifecycle rules: {', '.join(problems)}")
+    scope_sql, scope_params = customer_scope(filters, alias="customer_id")
+    scope_sql, params = _named(scope_sql, scope_params, "scope")
+    months = _month_index(first_month, as_of) + 1
+    params.update(
+        {
+            "first_month": first_month.replace(day=1),
+            "months": months,
+            "as_of": as_of,
+            "as_of_excl": _next_day(as_of),
+            "active_days": rules.active_days,
+            "lost_days": rules.lost_days,
+            "new_months": rules.new_months,
+            "loyal_window": int(rules.loyal_months) - 1,
+            "never": _NEVER,
+        }
+    )
+    # One order counts once per month it has purchase lines in (as count(DISTINCT order_id) per month).
+    lag = int(rules.loyal_orders) - 1
+
+    def until(days: str) -> str:
+        # Otherwise last_day + N + 1 <= as_of: that day's month is at most the last month, so the
+        # result is at most months - 2 and the last month (ending on as_of) is rightly left out.
+        return f"""CASE WHEN date_diff('day', last_day, $as_of::DATE) <= ${days} THEN $months - 1
+                ELSE date_diff('month', $first_month::DATE,
+                               date_trunc('month', last_day + (${days} + 1)::INTEGER)::DATE) - 1 END"""
+
+    sql = f"""
+    WITH per_order AS (
+        SELECT customer_id, order_id, date_trunc('month', ordered_at)::DATE AS month,
+               max(ordered_at)::DATE AS last_day, min(rowid) AS line
+        FROM orders
+        WHERE amount > 0 AND customer_id IS NOT NULL AND ordered_at < $as_of_excl AND {scope_sql}
+        GROUP BY ALL
+    ),
+    lagged AS (
+        SELECT *, lag(month, {lag}) OVER (PARTITION BY customer_id, order_id IS NULL ORDER BY month) AS loyal_from
+        FROM per_order
+    ),
+    per_month AS (
+        SELECT customer_id, month, max(last_day) AS last_day, min(line) AS line,
+               max(loyal_from) FILTER (WHERE order_id IS NOT NULL) AS loyal_from
+        FROM lagged GROUP BY customer_id, month
+    ),
+    runs AS (
+        SELECT customer_id, first_value(line) OVER w AS customer_key,
+               date_diff('month', $first_month::DATE, month) AS start,
+               coalesce(date_diff('month', $first_month::DATE, lead(month) OVER w), $months) AS "end",
+               date_diff('month', $first_month::DATE, first_value(month) OVER w) + $new_months - 1 AS new_until,
+               last_day,
+               max(loyal_from) OVER (w ROWS UNBOUNDED PRECEDING) AS loyal_from
+        FROM per_month
+        WINDOW w AS (PARTITION BY customer_id ORDER BY month)
+    )
+    SELECT customer_id, customer_key, start, "end", new_until,
+           {until("active_days")} AS active_until,
+           {until("lost_days")} AS risk_until,
+           coalesce(date_diff('month', $first_month::DATE, loyal_from) + $loyal_window, $never) AS loyal_until
+    FROM runs WHERE "end" > 0
+    """
+    return sql, params
+
+
+@dataclass(frozen=True)
+class LifecycleSpans:
+    """Lifecycle stages in compact form: one entry per customer and purchase month (see :func:`lifecycle_spans`).
+
+    Month indexes count from ``first_month`` (0) to ``months - 1`` (the month of the reference date).
+    Entries are sorted by customer_key, then start.
+    """
+
+    first_month: dt.date
+    months: int
+    customer_key: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    new_until: np.ndarray
+    active_until: np.ndarray
+    loyal_until: np.ndarray
+    risk_until: np.ndarray
+
+    def month(self, k: int) -> dt.date:
+        return _add_months(self.first_month, k)
+
+
+_SPAN_COLUMNS = ("customer_key", "start", "end", "new_until", "active_until", "loyal_until", "risk_until")
+
+
+def lifecycle_spans(
+    cur: duckdb.DuckDBPyConnection,
+    filters: Filters,
+    *,
+    rules: LifecycleRules = LifecycleRules(),
+    as_of: dt.date | None = None,
+    first_month: dt.date | None = None,
+) -> LifecycleSpans:
+    """Store orders -> :class:`LifecycleSpans` for the months from ``first_month`` (default: the period's first) to ``as_of``.
+
+    The stage rules of :class:`LifecycleRules` as limits per customer and purchase month, so that
+    the counts per month and the flows between two months are array operations instead of a
+    customers × months grid.
+    """
+    as_of = as_of or default_as_of(filters)
+    first = (first_month or filters.start or as_of).replace(day=1)
+    sql, params = _lifecycle_spans_sql(filters, rules, as_of, first)  # checks the rules
+    months = _month_index(first, as_of) + 1
+    if months <= 0:  # the period starts after the reference date
+        empty = np.zeros(0, dtype="int64")
+        return LifecycleSpans(first, 0, *([empty] * len(_SPAN_COLUMNS)))
+    columns = ", ".join(f'"{c}"' for c in _SPAN_COLUMNS)
+    data = cur.execute(f"SELECT {columns} FROM ({sql}) ORDER BY customer_key, start", params).fetchnumpy()
+    # Month indexes fit in 32 bits (half the memory to cache and copy); the key stays 64-bit.
+    arrays = [np.asarray(data[c], dtype="int64" if c == "customer_key" else "int32") for c in _SPAN_COLUMNS]
+    return LifecycleSpans(first, months, *arrays)
+
+
+def _stage_codes(spans: LifecycleSpans, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Spans and a month index -> (customer keys, stage codes as positions in ``LIFECYCLE_STAGES``) at that month."""
+    rows = (spans.start <= k) & (k < spans.end)
+    codes = np.where(
+        k <= spans.new_until[rows],
+        0,
+        np.where(
+            k <= spans.active_until[rows],
+            np.where(k <= spans.loyal_until[rows], 2, 1),
+            np.where(k <= spans.risk_until[rows], 3, 4),
+        ),
+    )
+    return spans.customer_key[rows], codes
+
+
+def lifecycle_counts_from_spans(spans: LifecycleSpans) -> pd.DataFrame:
+    """:class:`LifecycleSpans` -> one row per month and stage (all five stages, zeros included): month, stage, customers.
+
+    Months before the first customer's first purchase are left out, as no customer has a stage there.
+    Each span row adds one customer to a stage for a run of months; the runs are summed with a
+    difference array (+1 where a run starts, -1 after it ends).
+    """
+    months = spans.months
+    if months <= 0 or len(spans.start) == 0:
+        return pd.DataFrame(columns=["month", "stage", "customers"])
+    low = np.maximum(spans.start, 0)
+    high = np.minimum(spans.end, months) - 1
+    after_new = np.maximum(low, spans.new_until + 1)
+    runs = {  # stage -> (first month, last month) of its run in each span row
+        "new": (low, np.minimum(high, spans.new_until)),
+        "loyal": (after_new, np.minimum(high, np.minimum(spans.active_until, spans.loyal_until))),
+        "active": (np.maximum(after_new, spans.loyal_until + 1), np.minimum(high, spans.active_until)),
+        "at risk": (np.maximum(after_new, spans.active_until + 1), np.minimum(high, spans.risk_until)),
+        "lost": (np.maximum(after_new, spans.risk_until + 1), high),
+    }
+    table = np.zeros((months, len(LIFECYCLE_STAGES)), dtype="int64")
+    for j, stage in enumerate(LIFECYCLE_STAGES):
+        first, last = runs[stage]
+        used = first <= last
+        change = np.bincount(first[used], minlength=months + 1) - np.bincount(last[used] + 1, minlength=months + 1)
+        table[:, j] = np.cumsum(change)[:months]
+    present = np.flatnonzero(table.sum(axis=1) > 0)
+    if len(present) == 0:
+        return pd.DataFrame(columns=["month", "stage", "customers"])
+    table = table[present[0] :]
+    dates = [spans.month(k) for k in range(int(present[0]), months)]
+    return pd.DataFrame(
+        {
+            "month": np.repeat(np.array(dates, dtype="datetime64[us]"), len(LIFECYCLE_STAGES)),
+            "stage": list(LIFECYCLE_STAGES) * len(dates),
+            "customers": table.reshape(-1),
+        }
+    )
+
+
 def lifecycle_stages(
     cur: duckdb.DuckDBPyConnection,
     filters: Filters,
@@ -1367,11 +1594,23 @@ def lifecycle_stages(
 ) -> pd.DataFrame:
     """Store orders -> one row per customer and month of the period (or of ``month`` only): customer_id, month, stage."""
     as_of = as_of or default_as_of(filters)
-    sql, params = _lifecycle_sql(filters, rules, as_of)
+    first = (filters.start or as_of).replace(day=1)
+    months = _month_index(first, as_of) + 1
     if month is not None:
-        sql = f"SELECT * FROM ({sql}) WHERE month = $only_month"
-        params["only_month"] = month.replace(day=1)
-    return cur.execute(sql + " ORDER BY customer_id, month", params).df()
+        only = _month_index(first, month)
+        low, high = (only, only + 1) if 0 <= only < months else (0, 0)
+    else:
+        low, high = 0, max(months, 0)
+    sql, params = _lifecycle_spans_sql(filters, rules, as_of, first)
+    params.update({"low": low, "high": high})
+    return cur.execute(
+        f"""
+        SELECT customer_id, ($first_month::DATE + to_months(k::INTEGER))::DATE AS month, {_STAGE_AT_K} AS stage
+        FROM ({sql}) s, unnest(range(greatest(s.start, $low), least(s."end", $high))) AS t(k)
+        ORDER BY customer_id, month
+        """,
+        params,
+    ).df()
 
 
 def lifecycle_counts(
@@ -1382,20 +1621,42 @@ def lifecycle_counts(
     as_of: dt.date | None = None,
 ) -> pd.DataFrame:
     """Store orders -> one row per month and stage (all five stages, zeros included): month, stage, customers."""
-    as_of = as_of or default_as_of(filters)
-    sql, params = _lifecycle_sql(filters, rules, as_of)
-    counts = cur.execute(f"SELECT month, stage, count(*) AS customers FROM ({sql}) GROUP BY ALL", params).df()
-    if counts.empty:
-        return pd.DataFrame(columns=["month", "stage", "customers"])
-    months = sorted(counts["month"].unique())
-    full = pd.MultiIndex.from_product([months, LIFECYCLE_STAGES], names=["month", "stage"]).to_frame(index=False)
-    out = full.merge(counts, on=["month", "stage"], how="left").fillna({"customers": 0})
-    out["customers"] = out["customers"].astype("int64")
-    return out
+    return lifecycle_counts_from_spans(lifecycle_spans(cur, filters, rules=rules, as_of=as_of))
 
 
 #: Source label of customers who had not bought yet in the earlier month.
 NOT_YET = "not yet a customer"
+
+
+def lifecycle_flows_from_spans(spans: LifecycleSpans, *, from_month: dt.date, to_month: dt.date) -> pd.DataFrame:
+    """:class:`LifecycleSpans` and two months -> customers moving between stages: from_stage, to_stage, customers.
+
+    Every customer with a stage in ``to_month`` counts once; their stage in ``from_month`` is
+    ``NOT_YET`` when they had not bought by then. Sorted by from_stage, to_stage.
+    """
+    k_from, k_to = _month_index(spans.first_month, from_month), _month_index(spans.first_month, to_month)
+    if min(k_from, k_to) < 0:
+        raise ValueError("both months must be on or after the first month of the spans")
+    columns = ["from_stage", "to_stage", "customers"]
+    if k_to >= spans.months:
+        return pd.DataFrame(columns=columns)
+    keys_to, stage_to = _stage_codes(spans, k_to)
+    stage_from = np.full(len(keys_to), len(LIFECYCLE_STAGES))  # NOT_YET unless found below
+    if k_from < spans.months:
+        keys_from, codes_from = _stage_codes(spans, k_from)
+        if not np.all(keys_from[1:] > keys_from[:-1]):  # spans from lifecycle_spans are sorted already
+            order = np.argsort(keys_from, kind="stable")
+            keys_from, codes_from = keys_from[order], codes_from[order]
+        at = np.searchsorted(keys_from, keys_to)
+        found = at < len(keys_from)
+        found[found] = keys_from[at[found]] == keys_to[found]
+        stage_from[found] = codes_from[at[found]]
+    names = [*LIFECYCLE_STAGES, NOT_YET]
+    pairs = np.bincount(stage_from * len(names) + stage_to, minlength=len(names) ** 2)
+    rows = [(names[i // len(names)], names[i % len(names)], int(n)) for i, n in enumerate(pairs) if n > 0]
+    frame = pd.DataFrame(sorted(rows), columns=columns)
+    frame["customers"] = frame["customers"].astype("int64")
+    return frame
 
 
 def lifecycle_flows(
@@ -1409,26 +1670,8 @@ def lifecycle_flows(
 ) -> pd.DataFrame:
     """Store orders -> customers moving between stages from one month to another: from_stage, to_stage, customers."""
     as_of = as_of or default_as_of(filters)
-    wide = Filters(
-        start=min(from_month, to_month),
-        end=filters.end,
-        segments=filters.segments,
-        countries=filters.countries,
-        channels=filters.channels,
-        saved_segment=filters.saved_segment,
-    )
-    sql, params = _lifecycle_sql(wide, rules, as_of)
-    params.update({"from_month": from_month.replace(day=1), "to_month": to_month.replace(day=1)})
-    return cur.execute(
-        f"""
-        WITH s AS ({sql})
-        SELECT coalesce(a.stage, $not_yet) AS from_stage, b.stage AS to_stage, count(*) AS customers
-        FROM (SELECT * FROM s WHERE month = $to_month) b
-        LEFT JOIN (SELECT * FROM s WHERE month = $from_month) a USING (customer_id)
-        GROUP BY ALL ORDER BY from_stage, to_stage
-        """,
-        {**params, "not_yet": NOT_YET},
-    ).df()
+    spans = lifecycle_spans(cur, filters, rules=rules, as_of=as_of, first_month=min(from_month, to_month))
+    return lifecycle_flows_from_spans(spans, from_month=from_month, to_month=to_month)
 
 
 # --- saved segments ------------------------------------------------------------------------

@@ -157,49 +157,19 @@ def load_risk(run_id: str, filters, version: int, as_of: dt.date):
     return churn.risk_list(model, X, value)
 
 
-def clv_frames(filters, as_of: dt.date):
-    """Per customer: historical value at margin 1 (revenue) and the BG/NBD summary (weeks)."""
-    cur = cursor()
-    history = clv.historical_clv(cur, filters, as_of=as_of, margin=1.0)
-    summary = clv.store_summary(cur, filters, end=as_of, unit_days=7.0)
-    return history, summary
-
-
 @st.cache_data(ttl=600, max_entries=16, show_spinner=False)
 def load_clv(filters, version: int, as_of: dt.date):
     """Screen-sized customer value results at margin 1; the page scales money by the margin (all are linear in it).
 
     The margin is no cache key, so moving the slider never refits the models.
     """
-    history, summary = clv_frames(filters, as_of)
-    out = {"customers": len(history), "bgnbd": None, "gg": None, "error": None}
-    if history.empty:
-        return out
-    out["mean"] = float(history["clv"].mean())
-    out["median"] = float(history["clv"].median())
-    out["histogram"], out["cap"] = clv.value_histogram(history["clv"], cap_quantile=0.99)
-    historical = history.groupby("segment")["clv"].mean().rename("historical").to_frame()
-    try:
-        out["bgnbd"] = clv.fit_bgnbd(summary)
-        out["gg"] = clv.fit_gamma_gamma(summary)
-        out["independence"] = clv.spend_independence(summary)
-        predicted = clv.predict_clv(summary, out["bgnbd"], out["gg"], horizon=52.0)
-        out["alive"] = clv.alive_matrix(
-            out["bgnbd"], T=float(summary["T"].max()), max_frequency=int(min(20, summary["frequency"].max()))
-        )
-    except ValueError:
-        out["error"] = "fit"
-        return out
-    out["predicted_mean"] = {c: float(predicted[c].mean()) for c in ("clv", "expected_purchases", "p_alive")}
-    by_segment = predicted.join(summary[["segment"]]).groupby("segment")["clv"].mean().rename("predicted")
-    out["by_segment"] = historical.join(by_segment).reset_index()
-    return out
+    return clv.value_overview(cursor(), filters, as_of=as_of, unit_days=7.0, horizon=52.0)
 
 
 @st.cache_data(ttl=600, max_entries=4, show_spinner=False)
 def load_clv_predictions(filters, version: int, as_of: dt.date):
     """Predicted value per customer at margin 1 (a large table: built only when a download is asked for)."""
-    _history, summary = clv_frames(filters, as_of)
+    summary = clv.store_summary(cursor(), filters, end=as_of, unit_days=7.0)
     fit = load_clv(filters, version, as_of)
     predicted = clv.predict_clv(summary, fit["bgnbd"], fit["gg"], horizon=52.0).join(summary[["segment"]])
     return predicted.reset_index().rename(columns={"index": "customer_id"})

@@ -180,14 +180,23 @@ def load_lifecycle_rules(version: int) -> seg.LifecycleRules:
     return seg.load_lifecycle_rules(cursor())
 
 
+# The lifecycle stages of every customer in compact form (one entry per customer and purchase
+# month, numbers only); the counts per month and the flows between any two months of the period
+# are array operations on it, so choosing other months for the flows does not query the store.
+@st.cache_data(ttl=600, max_entries=4, show_spinner=False)
+def load_lifecycle_spans(filters, version: int, as_of: dt.date, rules: seg.LifecycleRules) -> seg.LifecycleSpans:
+    return seg.lifecycle_spans(cursor(), filters, rules=rules, as_of=as_of)
+
+
 @st.cache_data(ttl=600, max_entries=16, show_spinner=False)
 def load_lifecycle(filters, version: int, as_of: dt.date, rules: seg.LifecycleRules) -> pd.DataFrame:
-    return seg.lifecycle_counts(cursor(), filters, rules=rules, as_of=as_of)
+    return seg.lifecycle_counts_from_spans(load_lifecycle_spans(filters, version, as_of, rules))
 
 
 @st.cache_data(ttl=600, max_entries=16, show_spinner=False)
 def load_flows(filters, version: int, as_of: dt.date, rules, from_month: dt.date, to_month: dt.date) -> pd.DataFrame:
-    return seg.lifecycle_flows(cursor(), filters, rules=rules, as_of=as_of, from_month=from_month, to_month=to_month)
+    spans = load_lifecycle_spans(filters, version, as_of, rules)
+    return seg.lifecycle_flows_from_spans(spans, from_month=from_month, to_month=to_month)
 
 
 @st.cache_data(ttl=600, max_entries=16, show_spinner=False)

@@ -187,3 +187,32 @@ def test_customer_value_scales_with_the_margin_and_offers_the_holdout_and_downlo
     page.toggle(key="clv_download").set_value(True).run()
     assert not page.exception
     assert len(page.get("download_button")) == buttons + 2
+
+
+def test_customer_value_tab_shows_the_fits_of_the_per_customer_summary(app_db, monkeypatch):
+    """The tab's customers and model parameters = historical_clv and the fits on store_summary.
+
+    Gamma-Gamma within a few parts in a million: the spend means are DuckDB double sums, whose
+    last bit can move between runs (see tests/unit/test_clv.py).
+    """
+    from analytics import churn, clv, store
+    from analytics.filters import Filters
+    from ui import nav
+
+    con = store.connect(app_db)
+    try:
+        last_day = churn.activity_span(con)[1]
+        history = clv.historical_clv(con, Filters(), as_of=last_day)
+        summary = clv.store_summary(con, Filters(), end=last_day)
+    finally:
+        con.close()
+    bg, gg = clv.fit_bgnbd(summary), clv.fit_gamma_gamma(summary)
+    monkeypatch.setattr(nav, "ROUTER_STARTED", True)
+    page = open_tab(app_test("pages/churn.py", timeout=240).run(), "Customer value")
+    assert not page.exception
+    assert page.date_input(key="f_period").value[1] == last_day  # the default period ends on the last day
+    assert metric(page, "Customers with orders") == f"{len(history):,}"
+    table = next(t.value for t in page.dataframe if "Parameter" in t.value.columns)
+    estimates = dict(zip(table["Parameter"], table["Estimate"], strict=True))
+    assert [estimates[k] for k in ("r", "alpha", "a", "b")] == [bg["r"], bg["alpha"], bg["a"], bg["b"]]
+    assert [estimates[k] for k in ("p", "q", "v")] == pytest.approx([gg["p"], gg["q"], gg["v"]], rel=1e-6)

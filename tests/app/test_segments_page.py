@@ -155,6 +155,41 @@ def test_lifecycle_tab_draws_stages_and_flows_and_checks_rules(app_db):
     assert any("Not saved" in e.value for e in at.error)
 
 
+def test_lifecycle_tab_shows_the_counts_and_flows_of_the_reference_grid(app_db):
+    """The page's counts and default flows (last two months) = the customers × months grid definition."""
+    from analytics import overview, store
+    from analytics import segmentation as seg
+    from analytics.filters import Filters
+
+    con = store.connect(app_db)  # before the page opens its own connection to the file
+    try:
+        first, last = overview.filter_options(con)["period"]
+        start = max(first, last - dt.timedelta(days=364))  # the sidebar's default period ends on the last day
+        sql, params = seg._lifecycle_grid_sql(Filters(start=start, end=last), seg.LifecycleRules(), last)
+        grid = con.execute(f"SELECT month, stage, count(*) AS n FROM ({sql}) GROUP BY ALL", params).df()
+        months = sorted(grid["month"].unique())
+        flows = con.execute(
+            f"""
+            WITH s AS ({sql})
+            SELECT coalesce(x.stage, 'not yet a customer') AS from_stage, y.stage AS to_stage, count(*) AS customers
+            FROM (SELECT * FROM s WHERE month = $b) y LEFT JOIN (SELECT * FROM s WHERE month = $a) x USING (customer_id)
+            GROUP BY ALL ORDER BY from_stage, to_stage
+            """,
+            {**params, "a": months[-2], "b": months[-1]},
+        ).df()
+    finally:
+        con.close()
+    at = open_page("Lifecycle")
+    assert not at.exception
+    assert tuple(at.date_input(key="f_period").value) == (start, last)
+    assert at.date_input(key="seg_as_of").value == last
+    wide = frame(at, *seg.LIFECYCLE_STAGES)
+    expected = grid.pivot(index="month", columns="stage", values="n").reindex(columns=list(seg.LIFECYCLE_STAGES))
+    assert wide.to_numpy().tolist() == expected.fillna(0).astype(int).to_numpy().tolist()
+    shown = frame(at, "from_stage", "to_stage", "customers")
+    assert shown.values.tolist() == flows.values.tolist()
+
+
 def test_saved_segments_tab_lists_and_deletes(app_db):
     con = duckdb.connect(str(app_db))
     con.execute("INSERT INTO saved_segments VALUES ('Pilot group', 'test', ['C0000001', 'C0000002'], now())")

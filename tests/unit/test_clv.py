@@ -8,6 +8,9 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import optimize
 
 from analytics import clv
 from analytics.filters import Filters
@@ -184,6 +187,100 @@ def test_shared_cdnow_files_give_the_same_fit():
     assert (round(gg["p"], 2), round(gg["q"], 2), round(gg["v"], 2)) == (6.25, 3.74, 15.44)
 
 
+# --- the fast likelihoods are the straightforward ones ---------------------------------------------
+
+
+def reference_fit_bgnbd(summary: pd.DataFrame) -> dict:
+    """The straightforward fit: np.unique for the distinct customers, the row-wise likelihood terms."""
+    x, t_x, T = (summary[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+    rows, counts = np.unique(np.column_stack([x, t_x, T]), axis=0, return_counts=True)
+    scale = max(float(np.mean(T)), 1e-9)
+
+    def negative_ll(log_params):
+        value = -np.sum(counts * clv._bgnbd_ll_terms(np.exp(log_params), rows[:, 0], rows[:, 1], rows[:, 2])) / len(x)
+        return value if np.isfinite(value) else 1e12
+
+    bounds = [(-12.0, 12.0)] * 4
+    chosen = optimize.minimize(negative_ll, np.log([1.0, scale / 10, 1.0, 1.0]), method="L-BFGS-B", bounds=bounds)
+    again = optimize.minimize(negative_ll, chosen.x, method="L-BFGS-B", bounds=bounds)
+    chosen = again if again.fun <= chosen.fun else chosen
+    r, alpha, a, b = np.exp(chosen.x)
+    params = {"r": float(r), "alpha": float(alpha), "a": float(a), "b": float(b)}
+    params["log_likelihood"] = clv.bgnbd_log_likelihood(params, summary)
+    params["n"] = len(summary)
+    return params
+
+
+def reference_fit_gamma_gamma(summary: pd.DataFrame) -> dict:
+    """The straightforward Gamma-Gamma fit with the row-wise likelihood terms."""
+    used = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
+    x, m = used["frequency"].to_numpy(float), used["monetary_value"].to_numpy(float)
+
+    def negative_ll(log_params):
+        value = -np.sum(clv._gg_terms(np.exp(log_params), x, m)) / len(x)
+        return value if np.isfinite(value) else 1e12
+
+    start = np.log([1.0, 2.0, max(float(np.mean(m)), 1e-3)])
+    options = {"maxiter": 4000, "xatol": 1e-8, "fatol": 1e-12}
+    first = optimize.minimize(negative_ll, start, method="Nelder-Mead", options=options)
+    best = optimize.minimize(negative_ll, first.x, method="L-BFGS-B")
+    chosen = best if best.fun <= first.fun else first
+    p, q, v = np.exp(chosen.x)
+    params = {"p": float(p), "q": float(q), "v": float(v)}
+    params["log_likelihood"] = clv.gamma_gamma_log_likelihood(params, used)
+    params["n"] = len(used)
+    return params
+
+
+def simulated_summary(customers: int, seed: int) -> pd.DataFrame:
+    """A BG/NBD-like summary in weeks from whole days (as the store gives), with a spend per purchase."""
+    rng = np.random.default_rng(seed)
+    T = rng.integers(1, 400, customers) / 7
+    frequency = np.minimum(rng.poisson(rng.gamma(0.5, 2.0, customers)), 30)
+    recency = np.where(frequency > 0, np.floor(rng.uniform(0, 1, customers) * T * 7) / 7, 0.0)
+    spend = np.where(frequency > 0, np.round(rng.gamma(4.0, 10.0, customers), 2), 0.0)
+    return pd.DataFrame({"frequency": frequency, "recency": recency, "T": T, "monetary_value": spend})
+
+
+numbers = st.sampled_from([0.0, 1.0, 1.5, 2.0, 1 / 7, 2 / 7, 10.0, 38.86])
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 4), numbers, numbers), min_size=1, max_size=60))
+def test_distinct_rows_are_numpys_unique_rows_and_counts(rows):
+    x, t_x, T = (np.array(column, dtype=float) for column in zip(*rows, strict=True))
+    expected_rows, expected_counts = np.unique(np.column_stack([x, t_x, T]), axis=0, return_counts=True)
+    got_rows, got_counts = clv._distinct_rows(x, t_x, T)
+    assert got_rows.tobytes() == expected_rows.tobytes() and got_counts.tolist() == expected_counts.tolist()
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    rows=st.lists(st.tuples(st.integers(0, 6), numbers, numbers), min_size=1, max_size=40),
+    params=st.tuples(*[st.floats(1e-3, 50.0)] * 4),
+    spend=st.lists(st.floats(0.01, 500.0), min_size=40, max_size=40),
+    gg=st.tuples(*[st.floats(1e-2, 200.0)] * 3),
+)
+def test_grouped_likelihood_terms_equal_the_row_terms_bit_for_bit(rows, params, spend, gg):
+    x, t_x, T = (np.array(column, dtype=float) for column in zip(*rows, strict=True))
+    expected = clv._bgnbd_ll_terms(params, x, t_x, T)
+    assert clv._BGNBDTerms(x, t_x, T)(params).tobytes() == expected.tobytes()
+    repeat = np.maximum(x, 1.0)
+    m = np.array(spend[: len(x)])
+    assert clv._GammaGammaTerms(repeat, m)(gg).tobytes() == clv._gg_terms(gg, repeat, m).tobytes()
+
+
+@pytest.mark.parametrize("data", ["cdnow", "simulated"])
+def test_fits_equal_the_straightforward_fits_exactly(data, cdnow_summary):
+    if data == "cdnow":
+        spend = pd.read_csv(FIXTURES / "cdnow_repeat_spend.csv")
+        summary = cdnow_summary.assign(monetary_value=spend["monetary_value"])
+    else:
+        summary = simulated_summary(20_000, seed=3)
+    assert clv.fit_bgnbd(summary) == reference_fit_bgnbd(summary)
+    assert clv.fit_gamma_gamma(summary) == reference_fit_gamma_gamma(summary)
+
+
 # --- store-backed functions on a hand-made store ------------------------------------------------
 
 
@@ -196,11 +293,15 @@ def add_orders(con, rows):
         )
 
 
-def test_store_summary_and_historical_value_hand_worked(mem_con):
-    mem_con.execute("INSERT INTO customers (customer_id, segment) VALUES ('A', 'SME'), ('B', 'SME')")
+def value_store(con):
+    """A and B (SME): A buys on days 0, 14 (two orders) and 28; B on day 7 and after the end (day 70).
+    C (Enterprise) buys once on day 21; D (no segment) has a refund only. Returns the end day (day 35)."""
+    con.execute(
+        "INSERT INTO customers (customer_id, segment) VALUES ('A', 'SME'), ('B', 'SME'), ('C', 'Enterprise'), ('D', NULL)"
+    )
     d0 = dt.date(2026, 1, 5)
     add_orders(
-        mem_con,
+        con,
         [
             ("O1", "A", d0, 100.0),
             ("O2", "A", d0 + dt.timedelta(days=14), 40.0),
@@ -208,9 +309,15 @@ def test_store_summary_and_historical_value_hand_worked(mem_con):
             ("O4", "A", d0 + dt.timedelta(days=28), 30.0),
             ("O5", "B", d0 + dt.timedelta(days=7), 50.0),
             ("O6", "B", d0 + dt.timedelta(days=70), 999.0),
+            ("O7", "C", d0 + dt.timedelta(days=21), 80.0),
+            ("O8", "D", d0 + dt.timedelta(days=3), -15.0),
         ],
     )
-    end = d0 + dt.timedelta(days=35)
+    return d0 + dt.timedelta(days=35)
+
+
+def test_store_summary_and_historical_value_hand_worked(mem_con):
+    end = value_store(mem_con)
     summary = clv.store_summary(mem_con.cursor(), Filters(), end=end)
     assert summary.loc["A", ["frequency", "recency", "T", "monetary_value"]].tolist() == [2, 4.0, 5.0, 45.0]
     assert summary.loc["B", ["frequency", "recency", "T", "monetary_value"]].tolist() == [0, 0.0, 4.0, 0.0]
@@ -253,3 +360,79 @@ def test_value_histogram_without_cap_and_on_empty_or_constant_input():
     assert empty.empty and cap == 0.0
     same, cap = clv.value_histogram(pd.Series([5.0, 5.0, np.nan]), bins=4)
     assert cap == 5.0 and same["customers"].sum() == 2
+
+
+def test_customer_values_hand_worked(mem_con):
+    """History: A 190, B 50 (the later order is after the end), C 80, D a refund only (-15, no
+    segment). Summary: A 2 repeat days, recency 4 weeks, T 5, mean repeat spend 45; B no repeats,
+    T 4; C T 2; D has no purchase day."""
+    end = value_store(mem_con)
+    history, summary, names = clv.customer_values(mem_con.cursor(), Filters(), as_of=end)
+    assert names == ["Enterprise", "SME"]
+    assert history.values.tolist() == [[1, 190.0], [1, 50.0], [0, 80.0], [-1, -15.0]]
+    assert summary.values.tolist() == [[1, 2, 4.0, 5.0, 45.0], [1, 0, 0.0, 4.0, 0.0], [0, 0, 0.0, 2.0, 0.0]]
+    expected = clv.store_summary(mem_con.cursor(), Filters(), end=end)
+    assert summary["frequency"].dtype == expected["frequency"].dtype
+    for column in ("frequency", "recency", "T", "monetary_value"):
+        assert summary[column].tolist() == expected[column].tolist()
+    only_sme = clv.customer_values(mem_con.cursor(), Filters(segments=("SME",)), as_of=end)[0]
+    assert only_sme["revenue"].tolist() == [190.0, 50.0]
+
+
+def test_value_overview_hand_worked_and_too_few_repeat_buyers(mem_con):
+    """Four customers: mean (190 + 50 + 80 - 15) / 4 = 76.25, median (50 + 80) / 2 = 65; historical by
+    segment Enterprise 80, SME 120 (D has none). One repeat buyer is too few for Gamma-Gamma."""
+    end = value_store(mem_con)
+    out = clv.value_overview(mem_con.cursor(), Filters(), as_of=end)
+    assert (out["customers"], out["mean"], out["median"]) == (4, 76.25, 65.0)
+    assert out["histogram"]["customers"].sum() == 4
+    assert out["error"] == "fit" and "by_segment" not in out
+    empty = clv.value_overview(mem_con.cursor(), Filters(segments=("Nope",)), as_of=end)
+    assert empty == {"customers": 0, "bgnbd": None, "gg": None, "error": None}
+
+
+def test_value_overview_gives_the_numbers_of_the_per_customer_tables(demo_con):
+    """The tab's results from customer_values = those from historical_clv and store_summary (the old way).
+
+    Money sums are DuckDB double sums: which thread adds which line first can move their last bit
+    from one run to the next (so it did before). The purchase counts and ages are exact, so the
+    BG/NBD fit is equal; the spend means may differ in the last bit, and the Gamma-Gamma optimum
+    (found to about 1e-8 in log-parameters) by a few parts in ten million.
+    """
+    cur = demo_con.cursor()
+    as_of = cur.execute("SELECT max(ordered_at)::DATE FROM orders").fetchone()[0]
+    filters = Filters(start=as_of - dt.timedelta(days=364), end=as_of)
+    out = clv.value_overview(cur, filters, as_of=as_of)
+    history = clv.historical_clv(cur, filters, as_of=as_of)
+    summary = clv.store_summary(cur, filters, end=as_of)
+    _history, values_summary, _names = clv.customer_values(cur, filters, as_of=as_of)
+    for column in ("frequency", "recency", "T"):
+        assert values_summary[column].tolist() == summary[column].tolist()
+    assert values_summary["monetary_value"].to_numpy() == pytest.approx(summary["monetary_value"].to_numpy(), rel=1e-12)
+    assert out["customers"] == len(history)
+    assert out["mean"] == pytest.approx(history["clv"].mean(), rel=1e-12)
+    assert out["median"] == pytest.approx(history["clv"].median(), rel=1e-12)
+    histogram, cap = clv.value_histogram(history["clv"], cap_quantile=0.99)
+    assert out["cap"] == pytest.approx(cap, rel=1e-12)
+    assert out["histogram"]["customers"].tolist() == histogram["customers"].tolist()
+    bg = clv.fit_bgnbd(summary)
+    assert out["bgnbd"] == bg
+    gg = clv.fit_gamma_gamma(summary)
+    assert out["gg"] == pytest.approx(gg, rel=1e-6)
+    predicted = clv.predict_clv(summary, bg, gg, horizon=52.0)
+    for column in ("clv", "expected_purchases", "p_alive"):
+        assert out["predicted_mean"][column] == pytest.approx(predicted[column].mean(), rel=1e-6)
+    by_segment = (
+        history.groupby("segment")["clv"]
+        .mean()
+        .rename("historical")
+        .to_frame()
+        .join(predicted.join(summary[["segment"]]).groupby("segment")["clv"].mean().rename("predicted"))
+        .reset_index()
+    )
+    pd.testing.assert_frame_equal(out["by_segment"], by_segment, check_dtype=False, rtol=1e-6)
+    alive = clv.alive_matrix(bg, T=float(summary["T"].max()), max_frequency=int(min(20, summary["frequency"].max())))
+    pd.testing.assert_frame_equal(out["alive"], alive)
+    independence = clv.spend_independence(summary)
+    assert out["independence"]["spearman"] == pytest.approx(independence["spearman"], abs=1e-6)
+    assert out["independence"]["ok"] == independence["ok"]

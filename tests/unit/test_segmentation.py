@@ -9,6 +9,7 @@ them), plus the first 25 lines without a customer.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 
@@ -541,6 +542,34 @@ def test_clustering_is_deterministic_with_a_seed(method):
     assert list(sizes) == sorted(sizes, reverse=True)  # cluster 0 is the largest
 
 
+@pytest.mark.parametrize("method", ["kmeans", "gmm"])
+@pytest.mark.parametrize(
+    ("n", "sample_size", "silhouette_size"), [(3000, 2000, 500), (300, 5000, 2000), (40, None, 10)]
+)
+def test_diagnostics_give_scikit_learns_scores_on_the_sample(method, n, sample_size, silhouette_size):
+    """One distance matrix shared by every k gives exactly what silhouette_score computes per k.
+
+    The reference is the straightforward way: fit on the sample, then scikit-learn's
+    silhouette_score with sample_size and random_state, and davies_bouldin_score.
+    """
+    from sklearn.metrics import davies_bouldin_score, silhouette_score
+
+    X = np.random.default_rng(n).normal(size=(n, 3))
+    X[: n // 3] += 4
+    seed = 7
+    diagnostics = seg.cluster_diagnostics(
+        X, method=method, seed=seed, sample_size=sample_size, silhouette_size=silhouette_size, k_values=range(2, 6)
+    )
+    sample = X[seg._sample_rows(len(X), sample_size, seed)]
+    for row in diagnostics.itertuples():
+        labels = seg._model(method, row.k, seed, len(sample)).fit_predict(sample)
+        size = min(silhouette_size, len(sample))
+        assert row.silhouette == silhouette_score(sample, labels, sample_size=size, random_state=seed)
+        assert row.davies_bouldin == davies_bouldin_score(sample, labels)
+        assert row.inertia == pytest.approx(seg._inertia(sample, labels))
+    assert diagnostics["k"].tolist() == [2, 3, 4, 5]
+
+
 def test_large_inputs_use_minibatch_and_stay_deterministic():
     X = np.random.default_rng(2).normal(size=(200_500, 2))
     first = seg.fit_clusters(X, 3, seed=4, fit_sample=20_000)
@@ -749,6 +778,157 @@ def test_lifecycle_counts_and_flows(mem_con):
         (seg.NOT_YET, "new", 1),
     ]
     assert seg.lifecycle_counts(cur, Filters(start=dt.date(2020, 1, 1), end=dt.date(2020, 2, 1))).empty
+
+
+def grid_counts(cur, filters, rules, as_of):
+    """Counts per month and stage from the reference grid SQL, shaped as lifecycle_counts returns them."""
+    sql, params = seg._lifecycle_grid_sql(filters, rules, as_of)
+    counts = cur.execute(f"SELECT month, stage, count(*) AS customers FROM ({sql}) GROUP BY ALL", params).df()
+    if counts.empty:
+        return pd.DataFrame(columns=["month", "stage", "customers"])
+    months = sorted(counts["month"].unique())
+    full = pd.MultiIndex.from_product([months, seg.LIFECYCLE_STAGES], names=["month", "stage"]).to_frame(index=False)
+    out = full.merge(counts, on=["month", "stage"], how="left").fillna({"customers": 0})
+    out["customers"] = out["customers"].astype("int64")
+    return out
+
+
+def grid_flows(cur, filters, rules, as_of, from_month, to_month):
+    """Flows between two months from the reference grid SQL (a grid that starts at the earlier month)."""
+    wide = dataclasses.replace(filters, start=min(from_month, to_month))
+    sql, params = seg._lifecycle_grid_sql(wide, rules, as_of)
+    return cur.execute(
+        f"""
+        WITH s AS ({sql})
+        SELECT coalesce(a.stage, $not_yet) AS from_stage, b.stage AS to_stage, count(*) AS customers
+        FROM (SELECT * FROM s WHERE month = $to_month) b
+        LEFT JOIN (SELECT * FROM s WHERE month = $from_month) a USING (customer_id)
+        GROUP BY ALL ORDER BY from_stage, to_stage
+        """,
+        {**params, "not_yet": seg.NOT_YET, "from_month": from_month, "to_month": to_month},
+    ).df()
+
+
+LIFECYCLE_START = dt.date(2024, 1, 1)
+
+
+@pytest.fixture(scope="module")
+def lifecycle_con():
+    """One store for the property test below; each example replaces the order lines."""
+    con = store.connect(":memory:")
+    con.execute(
+        "INSERT INTO customers (customer_id, segment) SELECT 'c' || i, CASE WHEN i % 2 = 0 THEN 'SME' ELSE 'Value consumer' END FROM range(12) t(i)"
+    )
+    yield con
+    con.close()
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.integers(0, 4),  # customer
+            st.one_of(st.none(), st.integers(0, 40)),  # order id: an order may have lines in two months, a line none
+            st.integers(0, 500),  # day after 2024-01-01
+            st.sampled_from([-5.0, 0.0, 10.0, 10.0, 10.0, 25.0, None]),
+        ),
+        min_size=10,
+        max_size=90,
+    ),
+    rules=st.builds(
+        seg.LifecycleRules,
+        new_months=st.integers(1, 4),
+        active_days=st.sampled_from([1, 20, 30, 31, 59, 90, 100]),
+        lost_days=st.sampled_from([32, 61, 120, 180, 400]),
+        loyal_orders=st.integers(1, 3),
+        loyal_months=st.integers(1, 14),
+    ).filter(lambda r: not r.problems()),
+    start=st.integers(0, 520),
+    length=st.integers(0, 400),
+    only_sme=st.booleans(),
+    pick=st.tuples(st.integers(0, 30), st.integers(0, 30)),
+)
+def test_lifecycle_spans_give_the_stages_of_the_reference_grid(
+    lifecycle_con, rows, rules, start, length, only_sme, pick
+):
+    """Counts, flows and per-customer stages from the spans = the customers × months grid, for any orders and rules.
+
+    Covers orders in two months, lines without an order id (a purchase that adds no order), returns,
+    lines without an amount, periods before the first purchase and month ends that are the reference date.
+    """
+    con = lifecycle_con
+    con.execute("DELETE FROM orders")
+    for i, (customer, order, day, amount) in enumerate(rows):
+        con.execute(
+            "INSERT INTO orders (order_id, line_no, customer_id, ordered_at, amount) VALUES (?, ?, ?, ?, ?)",
+            [
+                None if order is None else f"o{order}",
+                i,
+                f"c{customer}",
+                dt.datetime.combine(LIFECYCLE_START + dt.timedelta(days=day), dt.time(10)),
+                amount,
+            ],
+        )
+    first = LIFECYCLE_START + dt.timedelta(days=start)
+    as_of = first + dt.timedelta(days=length)
+    filters = Filters(start=first, end=as_of, segments=("SME",) if only_sme else ())
+    cur = con.cursor()
+    counts = seg.lifecycle_counts(cur, filters, rules=rules, as_of=as_of)
+    reference = grid_counts(cur, filters, rules, as_of)
+    if reference.empty:
+        assert counts.empty
+    else:
+        pd.testing.assert_frame_equal(counts, reference)
+    sql, params = seg._lifecycle_grid_sql(filters, rules, as_of)
+    grid = cur.execute(sql + " ORDER BY customer_id, month", params).df()
+    pd.testing.assert_frame_equal(seg.lifecycle_stages(cur, filters, rules=rules, as_of=as_of), grid, check_dtype=False)
+    months = [seg._add_months(first.replace(day=1), k) for k in range(seg._month_index(first, as_of) + 1)]
+    a, b = months[pick[0] % len(months)], months[pick[1] % len(months)]
+    one = seg.lifecycle_stages(cur, filters, rules=rules, as_of=as_of, month=b)
+    expected = grid[grid["month"] == pd.Timestamp(b)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(one, expected, check_dtype=False)
+    flows = seg.lifecycle_flows(cur, filters, rules=rules, as_of=as_of, from_month=a, to_month=b)
+    pd.testing.assert_frame_equal(flows, grid_flows(cur, filters, rules, as_of, a, b), check_dtype=False)
+    # The page's path: one set of spans for the period, flows between any two of its months.
+    spans = seg.lifecycle_spans(cur, filters, rules=rules, as_of=as_of)
+    pd.testing.assert_frame_equal(
+        seg.lifecycle_flows_from_spans(spans, from_month=a, to_month=b), flows, check_dtype=False
+    )
+
+
+def test_lifecycle_counts_hand_worked_from_spans(mem_con):
+    """The spans of the hand-worked store (see test_lifecycle_stages_hand_worked) and the counts they give.
+
+    Month indexes from Jan 2026 (0) to Jun 2026 (5); reference date 30 Jun; default rules. Each row:
+    start, end (next purchase month), new_until, active_until, loyal_until, risk_until.
+
+    - X, Jan row (1 order, last 10 Jan): new in Jan; 10 Jan + 91 days = 11 Apr, so Mar (2) is the
+      last month ending within 90 days; 30 Jun - 10 Jan = 171 <= 180 days, at risk to Jun (5); one
+      order, never loyal.
+    - X, Feb row (2 orders, last 20 Feb): 20 Feb + 91 = 22 May -> active to Apr (3); 130 days on
+      30 Jun -> at risk to Jun (5); the third most recent order is January's -> loyal to Jan + 11 (11).
+    - Y, Oct 2025 (-3): 15 Oct + 91 = 14 Jan -> active to Dec 2025 (-1); + 181 = 14 Apr -> at risk to Mar (2).
+    - Z, Mar (2): 15 Mar + 91 = 14 Jun -> active to May (4); 107 days on 30 Jun -> at risk to Jun (5).
+    """
+    lifecycle_store(mem_con)
+    spans = seg.lifecycle_spans(mem_con.cursor(), PERIOD)
+    assert spans.first_month == dt.date(2026, 1, 1) and spans.months == 6
+    rows = pd.DataFrame({c: getattr(spans, c) for c in seg._SPAN_COLUMNS})
+    never = -(10**6)
+    # Sorted by customer key (the row id of a customer's first lines: X, Y, Z as inserted), then start.
+    assert rows.drop(columns="customer_key").values.tolist() == [
+        [0, 1, 0, 2, never, 5],
+        [1, 6, 0, 3, 11, 5],
+        [-3, 6, -3, -1, never, 2],
+        [2, 6, 2, 4, never, 5],
+    ]
+    counts = seg.lifecycle_counts_from_spans(spans).pivot(index="month", columns="stage", values="customers")
+    # Jan: X new, Y at risk; Feb-Mar: X loyal, Y at risk, (Mar) Z new; Apr: X loyal, Y lost, Z active; ...
+    assert counts["new"].tolist() == [1, 0, 1, 0, 0, 0]
+    assert counts["loyal"].tolist() == [0, 1, 1, 1, 0, 0]
+    assert counts["active"].tolist() == [0, 0, 0, 1, 1, 0]
+    assert counts["at risk"].tolist() == [1, 1, 1, 0, 1, 2]
+    assert counts["lost"].tolist() == [0, 0, 0, 1, 1, 1]
 
 
 # --- saved segments ------------------------------------------------------------------------
