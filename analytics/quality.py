@@ -2,7 +2,8 @@
 
 Every figure comes from aggregate SQL in DuckDB (a handful of scans per table); no table is pulled
 into pandas, so the profile stays fast on tens of millions of rows. Only the drill-down returns
-rows, and never more than ``limit``.
+rows, and never more than ``limit``. Each check is counted the cheapest exact way (see
+:func:`_check_counts`); the result is the same as testing every check on every row in one pass.
 
 Scores (each 0..100, higher is better; ``None`` where a V does not apply):
 
@@ -32,7 +33,7 @@ amount above Q3 + 3 × IQR of the amounts in the same currency, quartiles by lin
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 import pandas as pd
@@ -50,6 +51,9 @@ WEIGHTS: dict[str, float] = {"volume": 0.2, "velocity": 0.2, "variety": 0.2, "ve
 
 #: Columns of the long growth table (:func:`growth`, :attr:`Assessment.growth`).
 GROWTH_COLUMNS: tuple[str, ...] = ("table", "month", "rows_added", "cumulative_rows")
+
+#: Columns of :func:`null_counts` (and, after ``table``, of :attr:`Assessment.nulls`).
+NULL_COLUMNS: tuple[str, ...] = ("column", "required", "nulls", "share")
 
 #: Column that names the channel of a row, per table (checked against ``schema.CHANNELS``).
 CHANNEL_COLUMNS: dict[str, str] = {
@@ -129,13 +133,16 @@ class Check:
 
     ``condition`` and ``detail`` may use ``d.dup_n`` (rows sharing the key), ``r.ref_id`` (the
     matching customer) and ``f.upper_fence`` (the outlier fence); ``needs`` says which of these
-    helper relations the query has to join.
+    helper relations the query has to join. ``group_by`` names the columns a condition reads when
+    it reads nothing else (codes checked against a list): such a check is counted over the
+    distinct values of those columns, weighted by their rows, instead of row by row.
     """
 
     name: str
     condition: str
     detail: str
     needs: frozenset[str] = frozenset()
+    group_by: tuple[str, ...] = ()
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -234,12 +241,18 @@ def checks(table: str) -> dict[str, Check]:
     if channel:
         col = f"t.{_q(channel)}"
         found["invalid_channel"] = Check(
-            "invalid_channel", f"{col} IS NOT NULL AND {col} NOT IN ({_literals(schema.CHANNELS)})", col
+            "invalid_channel",
+            f"{col} IS NOT NULL AND {col} NOT IN ({_literals(schema.CHANNELS)})",
+            col,
+            group_by=(channel,),
         )
 
     if table == "interactions":
         found["invalid_stage"] = Check(
-            "invalid_stage", f"t.stage IS NOT NULL AND t.stage NOT IN ({_literals(schema.STAGES)})", "t.stage"
+            "invalid_stage",
+            f"t.stage IS NOT NULL AND t.stage NOT IN ({_literals(schema.STAGES)})",
+            "t.stage",
+            group_by=("stage",),
         )
 
     if table == "customers":
@@ -247,6 +260,7 @@ def checks(table: str) -> dict[str, Check]:
             "invalid_customer_type",
             f"t.customer_type IS NOT NULL AND t.customer_type NOT IN ({_literals(CUSTOMER_TYPES)})",
             "t.customer_type",
+            group_by=("customer_type",),
         )
         found["out_of_range"] = Check(
             "out_of_range",
@@ -279,7 +293,10 @@ def checks(table: str) -> dict[str, Check]:
                 f"({col} IS NOT NULL AND NOT ({valid.format(c=col, codes=_literals(KANO_CODES), texts=_literals(KANO_TEXTS))}))"
             )
         found["invalid_answer"] = Check(
-            "invalid_answer", " OR ".join(conds), "concat_ws(' / ', t.functional, t.dysfunctional)"
+            "invalid_answer",
+            " OR ".join(conds),
+            "concat_ws(' / ', t.functional, t.dysfunctional)",
+            group_by=("functional", "dysfunctional"),
         )
 
     if table == "requirements":
@@ -287,6 +304,7 @@ def checks(table: str) -> dict[str, Check]:
             "invalid_moscow",
             f"t.moscow IS NOT NULL AND lower(trim(t.moscow)) NOT IN ({_literals(MOSCOW_VALUES)})",
             "t.moscow",
+            group_by=("moscow",),
         )
         scales = ("urgency", "importance", "risk")
         found["out_of_range"] = Check(
@@ -344,21 +362,169 @@ def _bool(condition: str) -> str:
     return f"coalesce(({condition}), FALSE)"
 
 
+def _now_params(sql: str, now: dt.datetime) -> dict | list:
+    return {"now": now} if "$now" in sql else []
+
+
+def _row_checks(found: dict[str, Check]) -> dict[str, Check]:
+    """The checks that read only the row itself, row by row (no helper relation, no code list)."""
+    return {n: c for n, c in found.items() if not c.needs and not c.group_by}
+
+
+def _row_check_selects(spec: schema.Table, found: dict[str, Check], names: list[str]) -> list[str]:
+    """Scalar subqueries, aliased ``check_<name>``, counting the rows failing each named row-by-row
+    check. A condition in ``WHERE`` (rather than ``count(*) FILTER``) reaches the scan, so a range
+    test such as a future date is answered from the row groups' min/max.
+    """
+    return [f"(SELECT count(*) FROM {_q(spec.name)} t WHERE {found[n].condition}) AS {_q('check_' + n)}" for n in names]
+
+
+def _proven_clean(con: duckdb.DuckDBPyConnection, spec: schema.Table, found: dict[str, Check]) -> dict[str, int]:
+    """Row checks that no row can fail, proven without reading the rows: ``{name: 0}``.
+
+    ``missing_required`` needs a required value that is NULL or blank. A blank text (``trim``
+    strips spaces, including Unicode ones such as U+00A0) is empty or starts with a space or a
+    non-ASCII character, so it is below ``'!'`` or at least ``chr(128)``. DuckDB answers
+    ``count(column)`` of a column without NULLs and such a range test from the column statistics
+    and row-group min/max, so this costs next to nothing; when either finds a row, the check is
+    counted row by row as before.
+    """
+    if "missing_required" not in found:
+        return {}
+    table = _q(spec.name)
+    required = [c for c in spec.columns if c.required]
+    parts = [f"(SELECT count(*) - count({_q(c.name)}) FROM {table})" for c in required]
+    parts += [
+        f"(SELECT count(*) FROM {table} WHERE {_q(c.name)} < '!' OR {_q(c.name)} >= chr(128))"
+        for c in required
+        if c.type == "VARCHAR"
+    ]
+    if any(con.execute(f"SELECT {', '.join(parts)}").fetchone()):
+        return {}
+    return {"missing_required": 0}
+
+
+def _row_check_counts(
+    con: duckdb.DuckDBPyConnection, spec: schema.Table, found: dict[str, Check], now: dt.datetime
+) -> dict[str, int]:
+    """Rows failing each row-by-row check: those proven clean, the others in one scan."""
+    counts = _proven_clean(con, spec, found)
+    names = [n for n in _row_checks(found) if n not in counts]
+    if names:
+        sql = f"SELECT {', '.join(_row_check_selects(spec, found, names))}"
+        counts.update(zip(names, con.execute(sql, _now_params(sql, now)).fetchone(), strict=True))
+    return counts
+
+
+def _grouped_counts(con: duckdb.DuckDBPyConnection, spec: schema.Table, found: dict[str, Check]) -> dict[str, int]:
+    """Rows failing each code-list check, counted over the distinct values of the columns read."""
+    grouped = {n: c for n, c in found.items() if c.group_by and not c.needs}
+    if not grouped:
+        return {}
+    columns = list(dict.fromkeys(col for c in grouped.values() for col in c.group_by))
+    keys = ", ".join(_q(col) for col in columns)
+    sums = ", ".join(f"coalesce(sum(t.n) FILTER (WHERE {_bool(c.condition)}), 0)" for c in grouped.values())
+    row = con.execute(
+        f"SELECT {sums} FROM (SELECT {keys}, count(*) AS n FROM {_q(spec.name)} GROUP BY {keys}) t"
+    ).fetchone()
+    return {n: int(v) for n, v in zip(grouped, row, strict=True)}
+
+
+def _duplicate_rows(con: duckdb.DuckDBPyConnection, spec: schema.Table) -> int:
+    """Rows whose key (all parts present) occurs on more than one row: the sizes of the repeated
+    keys' groups, summed (no join back to the rows).
+    """
+    keys = ", ".join(_q(k) for k in spec.key)
+    not_null = " AND ".join(f"{_q(k)} IS NOT NULL" for k in spec.key)
+    row = con.execute(
+        f"SELECT coalesce(sum(dup_n), 0) FROM (SELECT count(*) AS dup_n FROM {_q(spec.name)} WHERE {not_null}"
+        f" GROUP BY {keys} HAVING count(*) > 1)"
+    ).fetchone()
+    return int(row[0])
+
+
+def _unknown_customer_counts(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...]) -> dict[str, int]:
+    """Table names -> rows whose customer id is present but not among the customers, for each of
+    them that has the check: one anti-join over all of them, so the customers' ids are hashed once.
+    """
+    names = [t for t in tables if "unknown_customer" in checks(t)]
+    if not names:
+        return {}
+    rows = " UNION ALL ".join(
+        f"SELECT {i} AS src, {_q(schema.TABLES[t].customer_column)} AS customer_id FROM {_q(t)}"
+        for i, t in enumerate(names)
+    )
+    found = dict(
+        con.execute(
+            f"SELECT src, count(*) FROM ({rows}) u WHERE customer_id IS NOT NULL"
+            " AND NOT (customer_id IN (SELECT customer_id FROM customers WHERE customer_id IS NOT NULL)) GROUP BY src"
+        ).fetchall()
+    )
+    return {t: int(found.get(i, 0)) for i, t in enumerate(names)}
+
+
+def _check_counts(
+    con: duckdb.DuckDBPyConnection,
+    spec: schema.Table,
+    found: dict[str, Check],
+    now: dt.datetime,
+    row_counts: dict[str, int] | None = None,
+    unknown_customers: int | None = None,
+) -> dict[str, int]:
+    """Check name -> rows failing it, plus ``"any"`` (rows failing at least one check).
+
+    Each check is counted the cheapest exact way: the row-by-row checks proven clean from column
+    statistics or counted in ``WHERE`` subqueries (or taken from ``row_counts`` when the caller
+    already counted them), code lists over distinct values, duplicates by the sizes of repeated
+    keys, unknown customers by an anti-join (or taken from ``unknown_customers``). Rows with at
+    least one issue are the union of the failing rows; checks that no row fails cannot add to it,
+    so when at most one check fails anywhere that check's count is the answer, and otherwise the
+    rows are counted once over the failing checks only (the helper relations of the others are
+    not built).
+    """
+    if row_counts is None:
+        row_counts = _row_check_counts(con, spec, found, now)
+    counts: dict[str, int] = {n: int(row_counts[n]) for n in _row_checks(found)}
+    counts.update(_grouped_counts(con, spec, found))
+    for name, c in found.items():
+        if name in counts:
+            continue
+        if c.needs == frozenset({"dup"}):
+            counts[name] = _duplicate_rows(con, spec)
+        elif c.needs == frozenset({"ref"}):
+            if unknown_customers is None:
+                unknown_customers = _unknown_customer_counts(con, (spec.name,))[spec.name]
+            counts[name] = unknown_customers
+        else:
+            prefix, source = _from_clause(spec, set(c.needs))
+            sql = f"{prefix}SELECT count(*) FILTER (WHERE {_bool(c.condition)}) FROM {source}"
+            counts[name] = int(con.execute(sql, _now_params(sql, now)).fetchone()[0])
+    counts = {name: counts[name] for name in found}
+    failing = [name for name, n in counts.items() if n > 0]
+    if len(failing) <= 1:
+        counts["any"] = counts[failing[0]] if failing else 0
+    else:
+        needs: set[str] = set().union(*(found[n].needs for n in failing))
+        prefix, source = _from_clause(spec, needs)
+        any_issue = " OR ".join(_bool(found[n].condition) for n in failing)
+        sql = f"{prefix}SELECT count(*) FILTER (WHERE {any_issue}) FROM {source}"
+        counts["any"] = int(con.execute(sql, _now_params(sql, now)).fetchone()[0])
+    return counts
+
+
+def _counts_frame(counts: dict[str, int]) -> pd.DataFrame:
+    return pd.DataFrame({"check": list(counts), "rows": [int(v) for v in counts.values()]})
+
+
 def issue_counts(con: duckdb.DuckDBPyConnection, table: str, *, now: dt.datetime | None = None) -> pd.DataFrame:
     """Table name -> one row per check with ``check`` and ``rows`` (rows failing it), plus a final
-    row ``check="any"`` counting rows with at least one issue. One scan of the table.
+    row ``check="any"`` counting rows with at least one issue.
+
+    The counts are those of one pass that tests every check on every row (each row of the table
+    once, the helper relations joined); see :func:`_check_counts` for how they are reached faster.
     """
     spec = _table(table)
-    found = checks(table)
-    needs: set[str] = set().union(*(c.needs for c in found.values())) if found else set()
-    prefix, source = _from_clause(spec, needs)
-    selects = [f"count(*) FILTER (WHERE {_bool(c.condition)}) AS {_q(name)}" for name, c in found.items()]
-    any_issue = " OR ".join(_bool(c.condition) for c in found.values()) or "FALSE"
-    selects.append(f'count(*) FILTER (WHERE {any_issue}) AS "any"')
-    sql = f"{prefix}SELECT {', '.join(selects)} FROM {source}"
-    row = con.execute(sql, {"now": _now(now)} if "$now" in sql else []).fetchone()
-    names = [*found, "any"]
-    return pd.DataFrame({"check": names, "rows": [int(v) for v in row]})
+    return _counts_frame(_check_counts(con, spec, checks(table), _now(now)))
 
 
 def offending_rows(
@@ -428,8 +594,12 @@ def null_counts(con: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
     cols = _content_columns(spec)
     selects = ["count(*)"] + [f"count({_q(c.name)})" for c in cols]
     row = con.execute(f"SELECT {', '.join(selects)} FROM {_q(spec.name)}").fetchone()
-    total = int(row[0])
-    nulls = [total - int(v) for v in row[1:]]
+    return _null_frame(cols, int(row[0]), [int(v) for v in row[1:]])
+
+
+def _null_frame(cols: list[schema.Column], total: int, filled: list[int]) -> pd.DataFrame:
+    """Rows and values per column -> the frame of :func:`null_counts`."""
+    nulls = [total - v for v in filled]
     return pd.DataFrame(
         {
             "column": [c.name for c in cols],
@@ -473,13 +643,17 @@ def monthly_growth(con: duckdb.DuckDBPyConnection, table: str, *, now: dt.dateti
     return out
 
 
-def _stats(con: duckdb.DuckDBPyConnection, spec: schema.Table, now: dt.datetime) -> dict:
-    """One scan: rows, filled columns, imports, channels used and the velocity figures."""
+def _stats(
+    con: duckdb.DuckDBPyConnection, spec: schema.Table, now: dt.datetime, *, row_checks: tuple[str, ...] = ()
+) -> dict:
+    """One scan: rows, filled columns, imports, channels used and the velocity figures; also the
+    rows failing each of the named row-by-row checks (keys ``check_<name>``).
+    """
     cols = _content_columns(spec)
     selects = ['count(*) AS "rows"']
     selects += [f"count({_q(c.name)}) AS {_q('n_' + c.name)}" for c in cols]
     selects.append("count(DISTINCT import_id) AS imports")
-    selects.append("count(*) FILTER (WHERE import_id IS NULL) AS rows_without_import")
+    selects.append("count(*) - count(import_id) AS rows_without_import")
     channel = CHANNEL_COLUMNS.get(spec.name)
     if channel:
         selects.append(
@@ -490,13 +664,18 @@ def _stats(con: duckdb.DuckDBPyConnection, spec: schema.Table, now: dt.datetime)
     if time_col:
         t = f"CAST({_q(time_col)} AS TIMESTAMP)"
         now_sql = "CAST($now AS TIMESTAMP)"
-        selects.append(f"max({t}) FILTER (WHERE {t} <= {now_sql}) AS newest")
+        # Subqueries with WHERE: the time range reaches the scan (row groups skipped by min/max).
+        table = _q(spec.name)
+        selects.append(f"(SELECT max({t}) FROM {table} WHERE {t} <= {now_sql}) AS newest")
         for days in (30, 90):
             selects.append(
-                f"count(*) FILTER (WHERE {t} > {now_sql} - INTERVAL {days} DAY AND {t} <= {now_sql}) AS last_{days}"
+                f"(SELECT count(*) FROM {table} WHERE {t} > {now_sql} - INTERVAL {days} DAY AND {t} <= {now_sql})"
+                f" AS last_{days}"
             )
-    sql = f"SELECT {', '.join(selects)} FROM {_q(spec.name)}"
-    cursor = con.execute(sql, {"now": now} if time_col else [])
+    if row_checks:
+        selects += _row_check_selects(spec, checks(spec.name), list(row_checks))
+    sql = f"SELECT {', '.join(selects)} FROM {_q(spec.name)} t"
+    cursor = con.execute(sql, _now_params(sql, now))
     names = [d[0] for d in cursor.description]
     return dict(zip(names, cursor.fetchone(), strict=True))
 
@@ -545,11 +724,20 @@ def table_profile(
 
 
 def _table_profile(
-    con: duckdb.DuckDBPyConnection, table: str, *, now: dt.datetime | None, fresh_days: float, stale_days: float
-) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    *,
+    now: dt.datetime | None,
+    fresh_days: float,
+    stale_days: float,
+    unknown_customers: int | None = None,
+) -> tuple[dict, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     spec = _table(table)
     now = _now(now)
-    stats = _stats(con, spec, now)
+    found = checks(table)
+    clean = _proven_clean(con, spec, found)
+    scanned = tuple(n for n in _row_checks(found) if n not in clean)
+    stats = _stats(con, spec, now, row_checks=scanned)
     rows = int(stats["rows"])
     cols = _content_columns(spec)
     time_col = _time_column(spec)
@@ -579,7 +767,8 @@ def _table_profile(
     variety = 100.0 * filled / len(cols)
 
     # Veracity.
-    issues = issue_counts(con, table, now=now)
+    row_counts = {**clean, **{n: stats["check_" + n] for n in scanned}}
+    issues = _counts_frame(_check_counts(con, spec, found, now, row_counts, unknown_customers))
     with_issues = int(issues.loc[issues["check"] == "any", "rows"].iloc[0])
     veracity = 100.0 * (1 - with_issues / rows) if rows else None
 
@@ -604,7 +793,8 @@ def _table_profile(
         "columns_total": len(cols),
         "rows_with_issues": with_issues,
     }
-    return record, issues, growth
+    nulls = _null_frame(cols, rows, [int(stats["n_" + c.name]) for c in cols])
+    return record, issues, growth, nulls
 
 
 def profile(
@@ -644,12 +834,14 @@ class Assessment:
     """Everything the quality panel shows, from one pass over the tables.
 
     ``scores`` is :func:`profile`; ``issues`` has ``table``, ``check``, ``rows`` (as
-    :func:`issue_counts`, including ``check="any"``); ``growth`` is :func:`growth`.
+    :func:`issue_counts`, including ``check="any"``); ``growth`` is :func:`growth`; ``nulls`` has
+    ``table`` and the columns of :func:`null_counts`, from the same scan as the scores.
     """
 
     scores: pd.DataFrame
     issues: pd.DataFrame
     growth: pd.DataFrame
+    nulls: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["table", *NULL_COLUMNS]))
 
 
 def assess(
@@ -664,15 +856,24 @@ def assess(
     same scans, so a panel that shows all three reads each table only once.
     """
     now = _now(now)
-    records, issues, growths = [], [], []
+    records, issues, growths, nulls = [], [], [], []
+    unknown = _unknown_customer_counts(con, tables)
     for t in tables:
-        record, counts, monthly = _table_profile(con, t, now=now, fresh_days=fresh_days, stale_days=stale_days)
+        record, counts, monthly, missing = _table_profile(
+            con, t, now=now, fresh_days=fresh_days, stale_days=stale_days, unknown_customers=unknown.get(t)
+        )
         records.append(record)
+        nulls.append(missing.assign(table=t)[["table", *NULL_COLUMNS]])
         issues.append(counts.assign(table=t)[["table", "check", "rows"]])
         if not monthly.empty:
             growths.append(monthly.assign(table=t)[list(GROWTH_COLUMNS)])
     growth_frame = pd.concat(growths, ignore_index=True) if growths else pd.DataFrame(columns=list(GROWTH_COLUMNS))
-    return Assessment(pd.DataFrame.from_records(records), pd.concat(issues, ignore_index=True), growth_frame)
+    return Assessment(
+        pd.DataFrame.from_records(records),
+        pd.concat(issues, ignore_index=True),
+        growth_frame,
+        pd.concat(nulls, ignore_index=True) if nulls else pd.DataFrame(columns=["table", *NULL_COLUMNS]),
+    )
 
 
 def growth(

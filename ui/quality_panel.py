@@ -103,11 +103,6 @@ def load_assessment(version: int, now: dt.datetime) -> quality.Assessment:
 
 
 @st.cache_data(ttl=600, max_entries=16, show_spinner=False)
-def load_null_counts(version: int, table: str) -> pd.DataFrame:
-    return quality.null_counts(cursor(), table)
-
-
-@st.cache_data(ttl=600, max_entries=16, show_spinner=False)
 def load_offending_rows(version: int, table: str, check: str, now: dt.datetime, limit: int) -> pd.DataFrame:
     rows = quality.offending_rows(cursor(), table, check, now=now, limit=limit)
     return quality.mask_personal(rows, table)
@@ -192,7 +187,8 @@ def _facts(scores: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _drill_down(ctx: PageContext, now: dt.datetime, issues: pd.DataFrame) -> None:
+def _drill_down(ctx: PageContext, now: dt.datetime, assessment: quality.Assessment) -> None:
+    issues, all_nulls = assessment.issues, assessment.nulls
     tables, labels, details = table_labels(), check_labels(), detail_help()
     with st.container(border=True):
         st.subheader(_("Rows with problems"))
@@ -238,7 +234,7 @@ def _drill_down(ctx: PageContext, now: dt.datetime, issues: pd.DataFrame) -> Non
             st.caption(_("Names, e-mail addresses and towns are shortened here and in the download."))
 
         with st.expander(_("Empty values per column"), icon=":material/grid_on:"):
-            nulls = load_null_counts(ctx.version, table)
+            nulls = all_nulls[all_nulls["table"] == table].drop(columns="table").reset_index(drop=True)
             st.dataframe(
                 nulls,
                 hide_index=True,
@@ -259,7 +255,7 @@ def render(ctx: PageContext) -> None:
     now = reference_time()
     with st.spinner(_("Checking the data…")):
         assessment = load_assessment(ctx.version, now)
-    scores, issues = assessment.scores, assessment.issues
+    scores = assessment.scores
     tables, vs = table_labels(), v_labels()
 
     st.caption(
@@ -323,4 +319,4 @@ def render(ctx: PageContext) -> None:
         st.dataframe(facts, hide_index=True, width="stretch")
         download_buttons(facts, "data_quality_scores", key="dq_scores")
 
-    _drill_down(ctx, now, issues)
+    _drill_down(ctx, now, assessment)
