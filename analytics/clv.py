@@ -491,7 +491,9 @@ def customer_values(
         )
         SELECT coalesce(n.code, -1) AS segment, r.revenue, s.frequency, s.recency, s."T", s.monetary_value
         FROM revenue r
-        LEFT JOIN customers c ON c.customer_id = r.customer_id
+        -- One row per customer id even if the customer table holds a duplicate (the quality panel flags it).
+        LEFT JOIN (SELECT customer_id, any_value(segment) AS segment FROM customers GROUP BY customer_id) c
+            ON c.customer_id = r.customer_id
         LEFT JOIN segment_codes n ON n.segment = c.segment
         LEFT JOIN summary s ON s.customer_id = r.customer_id
         ORDER BY r.customer_id

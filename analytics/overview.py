@@ -188,6 +188,8 @@ def kpi_series(
     """Filters (customer scope) and [(start, end)] inclusive date windows -> {kpi: value} per window, in order."""
     if not windows:
         return []
+    if any(start > end for start, end in windows):
+        raise ValueError("A period cannot end before it starts: choose the earlier date first.")
     if len(windows) > _MAX_WINDOWS:
         head = kpi_series(cur, filters, windows[:_MAX_WINDOWS], inactive_days=inactive_days)
         return head + kpi_series(cur, filters, windows[_MAX_WINDOWS:], inactive_days=inactive_days)

@@ -379,6 +379,18 @@ def test_customer_values_hand_worked(mem_con):
     assert only_sme["revenue"].tolist() == [190.0, 50.0]
 
 
+def test_customer_values_count_a_customer_once_even_if_the_customer_table_repeats_them(mem_con):
+    """A duplicated customer row (possible: the quality panel flags it) must not add a second customer."""
+    end = value_store(mem_con)
+    before = clv.customer_values(mem_con.cursor(), Filters(), as_of=end)
+    cur = mem_con.cursor()
+    first = cur.execute("SELECT customer_id FROM customers ORDER BY customer_id LIMIT 1").fetchone()[0]
+    cur.execute("INSERT INTO customers SELECT * FROM customers WHERE customer_id = ?", [first])
+    after = clv.customer_values(mem_con.cursor(), Filters(), as_of=end)
+    pd.testing.assert_frame_equal(after[0], before[0])
+    pd.testing.assert_frame_equal(after[1], before[1])
+
+
 def test_value_overview_hand_worked_and_too_few_repeat_buyers(mem_con):
     """Four customers: mean (190 + 50 + 80 - 15) / 4 = 76.25, median (50 + 80) / 2 = 65; historical by
     segment Enterprise 80, SME 120 (D has none). One repeat buyer is too few for Gamma-Gamma."""

@@ -118,6 +118,11 @@ def test_kpis_carry_previous_value_change_and_monthly_trend(con):
     assert tiles["conversion_rate"].change is None
 
 
+def test_a_window_that_ends_before_it_starts_is_refused(con):
+    with pytest.raises(ValueError, match="cannot end before it starts"):
+        overview.kpi_series(con.cursor(), Filters(), [(dt.date(2026, 3, 31), dt.date(2026, 3, 1))])
+
+
 def test_month_windows_cut_the_last_month_at_the_end_date():
     assert overview.month_windows(dt.date(2026, 3, 20), 3) == [
         (dt.date(2026, 1, 1), dt.date(2026, 1, 31)),
