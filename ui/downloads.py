@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 import duckdb
 import pandas as pd
@@ -14,28 +15,31 @@ from ui.i18n import _
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-# format -> (label, builder, extension, mime, icon)
+# format -> (label, extension, mime, icon), for data frames and whole stored tables alike.
 _FORMATS = {
-    "csv": (_("Download CSV"), to_csv_bytes, "csv", "text/csv", ":material/download:"),
-    "xlsx": (_("Download Excel"), to_excel_bytes, "xlsx", XLSX_MIME, ":material/table:"),
-    # Parquet cells are typed values, never formulas: nothing to neutralise.
-    "parquet": (
-        _("Download Parquet"),
-        to_parquet_bytes,
-        "parquet",
-        "application/vnd.apache.parquet",
-        ":material/storage:",
-    ),
-}
-
-# Whole stored tables: format -> (label, extension, mime, icon). The files are written by DuckDB
-# (analytics.export.table_bytes), never through a DataFrame; Excel only for small tables.
-_TABLE_FORMATS = {
     "csv": (_("Download CSV"), "csv", "text/csv", ":material/download:"),
     "csv.gz": (_("Download CSV (compressed)"), "csv.gz", "application/gzip", ":material/folder_zip:"),
     "xlsx": (_("Download Excel"), "xlsx", XLSX_MIME, ":material/table:"),
     "parquet": (_("Download Parquet"), "parquet", "application/vnd.apache.parquet", ":material/storage:"),
 }
+# Builders of a data frame's file; Parquet cells are typed values, never formulas: nothing to neutralise.
+_FRAME_BUILDERS = {"csv": to_csv_bytes, "xlsx": to_excel_bytes, "parquet": to_parquet_bytes}
+
+
+def _button_row(name: str, builders: dict[str, Callable[[], bytes]], key: Callable[[str], str]) -> None:
+    """One row of download buttons, format -> builder; each file is built only when its button is clicked."""
+    with st.container(horizontal=True):
+        for fmt, build in builders.items():
+            label, extension, mime, icon = _FORMATS[fmt]
+            st.download_button(
+                label,
+                data=build,
+                file_name=f"{name}.{extension}",
+                mime=mime,
+                icon=icon,
+                key=key(fmt),
+                on_click="ignore",
+            )
 
 
 def download_buttons(
@@ -43,22 +47,12 @@ def download_buttons(
 ) -> None:
     """Download buttons for ``frame`` in the given formats (CSV and Excel with formula cells neutralised).
 
-    The file is built only when its button is clicked, so a page with many downloads stays fast.
+    The file is built only when its button is clicked, so a page with many downloads stays fast
+    (Excel of a large table takes seconds).
     """
     key = key or name
-    with st.container(horizontal=True):
-        for fmt in formats:
-            label, build, extension, mime, icon = _FORMATS[fmt]
-            st.download_button(
-                label,
-                # Built when the user clicks, not on every run: Excel of a large table takes seconds.
-                data=functools.partial(build, frame),
-                file_name=f"{name}.{extension}",
-                mime=mime,
-                icon=icon,
-                key=f"dl_{fmt}_{key}",
-                on_click="ignore",
-            )
+    builders = {fmt: functools.partial(_FRAME_BUILDERS[fmt], frame) for fmt in formats}
+    _button_row(name, builders, lambda fmt: f"dl_{fmt}_{key}")
 
 
 def table_download_buttons(
@@ -73,26 +67,17 @@ def table_download_buttons(
 
     No table is loaded into a DataFrame: CSV (plain or gzip-compressed, formula cells neutralised in
     the SQL) and Parquet are written straight from the database to a staging file that is read and
-    removed. Excel goes through pandas and is refused above ``excel_rows`` rows.
+    removed. Excel goes through pandas and is refused above ``excel_rows`` rows. A builder runs in
+    its own thread when the user clicks (it opens its own cursor on ``con``).
     """
     key = key or table
-    with st.container(horizontal=True):
-        for fmt in formats:
-            label, extension, mime, icon = _TABLE_FORMATS[fmt]
-            if fmt == "xlsx":
-                build = functools.partial(export.table_excel_bytes, con, table, max_rows=excel_rows)
-            else:
-                build = functools.partial(export.table_bytes, con, table, fmt=fmt)
-            st.download_button(
-                label,
-                # Runs in its own thread when the user clicks (it opens its own cursor on ``con``).
-                data=build,
-                file_name=f"{table}.{extension}",
-                mime=mime,
-                icon=icon,
-                key=f"dl_table_{fmt.replace('.', '_')}_{key}",
-                on_click="ignore",
-            )
+    builders = {
+        fmt: functools.partial(export.table_excel_bytes, con, table, max_rows=excel_rows)
+        if fmt == "xlsx"
+        else functools.partial(export.table_bytes, con, table, fmt=fmt)
+        for fmt in formats
+    }
+    _button_row(table, builders, lambda fmt: f"dl_table_{fmt.replace('.', '_')}_{key}")
 
 
 def download_file(data: bytes, file_name: str, *, label: str, mime: str, key: str) -> None:
