@@ -182,17 +182,11 @@ def _ratio(part: int, whole: int) -> float | None:
     return None if not whole else float(part) / float(whole)
 
 
-def kpi_series(
-    cur: duckdb.DuckDBPyConnection, filters: Filters, windows: list[tuple[dt.date, dt.date]], *, inactive_days: int = 90
-) -> list[dict[str, float | None]]:
-    """Filters (customer scope) and [(start, end)] inclusive date windows -> {kpi: value} per window, in order."""
-    if not windows:
-        return []
-    if any(start > end for start, end in windows):
-        raise ValueError("A period cannot end before it starts: choose the earlier date first.")
-    if len(windows) > _MAX_WINDOWS:
-        head = kpi_series(cur, filters, windows[:_MAX_WINDOWS], inactive_days=inactive_days)
-        return head + kpi_series(cur, filters, windows[_MAX_WINDOWS:], inactive_days=inactive_days)
+def _window_parameters(
+    filters: Filters, windows: list[tuple[dt.date, dt.date]], inactive_days: int
+) -> tuple[dict[str, object], list[tuple[int, int]], int, dict[str, str]]:
+    """Filters and date windows -> (named parameters, bucket bounds per window, number of boundaries,
+    the ``scope`` and ``in_scope`` fragments for the KPI SQL)."""
     scope_sql, scope_params = customer_scope(filters)
     # The scope condition uses positional parameters; name them so they mix with the window ones.
     named: dict[str, object] = {}
@@ -215,7 +209,22 @@ def kpi_series(
     # Without a customer restriction the semi-join against all customers would only cost time
     # (it triples the query on a million customers): every activity row is in scope.
     in_scope = "customer_id IN (SELECT customer_id FROM scope)" if filters.restricts_customers else "TRUE"
-    sql = _windows_sql(bounds, len(boundaries)).format(scope=scope_sql, in_scope=in_scope)
+    return named, bounds, len(boundaries), {"scope": scope_sql, "in_scope": in_scope}
+
+
+def kpi_series(
+    cur: duckdb.DuckDBPyConnection, filters: Filters, windows: list[tuple[dt.date, dt.date]], *, inactive_days: int = 90
+) -> list[dict[str, float | None]]:
+    """Filters (customer scope) and [(start, end)] inclusive date windows -> {kpi: value} per window, in order."""
+    if not windows:
+        return []
+    if any(start > end for start, end in windows):
+        raise ValueError("A period cannot end before it starts: choose the earlier date first.")
+    if len(windows) > _MAX_WINDOWS:
+        head = kpi_series(cur, filters, windows[:_MAX_WINDOWS], inactive_days=inactive_days)
+        return head + kpi_series(cur, filters, windows[_MAX_WINDOWS:], inactive_days=inactive_days)
+    named, bounds, boundaries, formats = _window_parameters(filters, windows, inactive_days)
+    sql = _windows_sql(bounds, boundaries).format(**formats)
     cursor = cur.execute(sql, named)
     names = [d[0] for d in cursor.description]
     row = dict(zip(names, cursor.fetchone(), strict=True))

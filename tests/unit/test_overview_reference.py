@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analytics import overview
-from analytics.filters import Filters, customer_scope
+from analytics.filters import Filters
 
 DAY0 = dt.datetime(2026, 1, 1)
 
@@ -85,26 +85,8 @@ def _reference_kpi_series(cur, filters: Filters, windows, *, inactive_days: int 
     """The earlier ``kpi_series``, running :func:`_reference_windows_sql`."""
     if not windows:
         return []
-    scope_sql, scope_params = customer_scope(filters)
-    named: dict[str, object] = {}
-    for i, value in enumerate(scope_params):
-        scope_sql = scope_sql.replace("?", f"$p{i}", 1)
-        named[f"p{i}"] = value
-    instants = [
-        (dt.datetime.combine(start, dt.time.min), dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min))
-        for start, end in windows
-    ]
-    boundaries = sorted({moment for pair in instants for moment in pair})
-    position = {moment: k for k, moment in enumerate(boundaries, start=1)}
-    for k, moment in enumerate(boundaries, start=1):
-        named[f"b{k}"] = moment
-    bounds = []
-    for i, (start, end_excl) in enumerate(instants):
-        named[f"s{i}"], named[f"e{i}"] = start, end_excl
-        bounds.append((position[start] - 1, position[end_excl] - 1))
-    named["inactive"] = inactive_days
-    in_scope = "customer_id IN (SELECT customer_id FROM scope)" if filters.restricts_customers else "TRUE"
-    sql = _reference_windows_sql(bounds, len(boundaries)).format(scope=scope_sql, in_scope=in_scope)
+    named, bounds, boundaries, formats = overview._window_parameters(filters, windows, inactive_days)
+    sql = _reference_windows_sql(bounds, boundaries).format(**formats)
     out = []
     for row in cur.execute(sql, named).fetchall():
         values = dict(zip(overview.KPI_NAMES, row[1:], strict=True))
