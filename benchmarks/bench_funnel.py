@@ -31,7 +31,6 @@ import datetime as dt
 import os
 import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -44,6 +43,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from analytics import journeys  # noqa: E402
+from benchmarks.bench_pages import _make_db  # noqa: E402
 
 STEPS = ["ad_impression", "site_visit", "product_view", "add_to_cart", "purchase"]
 WINDOW = dt.timedelta(days=14)
@@ -202,16 +202,7 @@ def _demo_store(full: bool) -> tuple[Path, int, Path | None]:
     kept = os.environ.get("WORKBENCH_BENCH_DIR")
     folder = Path(kept or tempfile.mkdtemp(prefix="wb-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"bench_{customers}.duckdb"  # the name bench_pages uses, so the two share the file
-    if not path.exists():
-        # A separate process, so the generator's memory does not count in this benchmark's peak.
-        subprocess.run(
-            [sys.executable, "-m", "analytics.demo", "--db", str(path), "--customers", str(customers)]
-            + ["--seed", "7", "--interactions", str(interactions)],
-            check=True,
-            cwd=Path(__file__).resolve().parents[1],
-            stdout=subprocess.DEVNULL,
-        )
+    path = _make_db(folder, customers, interactions)  # the file bench_pages uses too
     return path, customers, None if kept else folder
 
 

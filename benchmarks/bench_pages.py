@@ -16,6 +16,8 @@ import os
 import resource
 import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -24,18 +26,21 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _make_db(folder: Path, customers: int, interactions: int | None) -> Path:
-    from analytics import demo, store
+    """The demo generator's database ``bench_<customers>.duckdb`` in ``folder`` (seed 7), made if missing.
 
+    Generated in a separate process, so the generator's memory does not count in a benchmark's peak;
+    bench_funnel uses the same files.
+    """
     path = folder / f"bench_{customers}.duckdb"
     if not path.exists():
-        con = store.connect(path)
-        demo.generate(
-            con,
-            customers=customers,
-            seed=7,
-            interactions_per_customer=None if interactions is None else interactions / customers,
+        wanted = [] if interactions is None else ["--interactions", str(interactions)]
+        subprocess.run(
+            [sys.executable, "-m", "analytics.demo", "--db", str(path), "--customers", str(customers), "--seed", "7"]
+            + wanted,
+            check=True,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
         )
-        con.close()
     return path
 
 
