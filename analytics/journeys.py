@@ -493,18 +493,14 @@ def _ordered_list_progress_sql(spec: FunnelSpec, *, group: str | None = None) ->
     n = spec.n
     grp_part = ", grp" if group else ""
     lists = ", ".join(f"list(ts) FILTER (WHERE m = {k}) AS s{k}" for k in range(1, n + 1))
+    later = ", ".join(f"s{k}" for k in range(2, n + 1))  # the lists of steps 2..n
+    grp = f", {group} AS grp" if group else ""
     parts = [
         f"base AS (SELECT cid, ts, {_min_step_case(spec)} AS m FROM ev_src)",
         f"steps AS (SELECT cid, CASE WHEN ts IS NULL OR cid IS NULL THEN error('{_NULL_GUARD}') ELSE ts END AS ts, m "
         f"FROM base WHERE m <= {n})",
         f"lists AS (SELECT cid, {lists} FROM steps GROUP BY cid HAVING count(*) FILTER (WHERE m = 1) > 0)",
-        "A1 AS (SELECT cid, t1"
-        + (f", {group} AS grp" if group else "")
-        + ", "
-        + ", ".join(f"s{k}" for k in range(2, n + 1))
-        + " FROM (SELECT cid, unnest(s1) AS t1, "
-        + ", ".join(f"s{k}" for k in range(2, n + 1))
-        + " FROM lists))",
+        f"A1 AS (SELECT cid, t1{grp}, {later} FROM (SELECT cid, unnest(s1) AS t1, {later} FROM lists))",
     ]
     if group:
         parts.append("entered AS (SELECT cid, grp, min(t1) AS t1 FROM A1 GROUP BY cid, grp)")
@@ -1038,6 +1034,18 @@ ENDED = "ended"
 DROPPED = "drop-off"
 
 
+# The path views' events (cid, ev, et) from the registered ``path_src``, and their most common events.
+_PATH_EVENTS = (
+    "ev AS (SELECT CAST(customer_id AS VARCHAR) AS cid, CAST(event AS VARCHAR) AS ev, "
+    "CAST(occurred_at AS TIMESTAMP) AS et FROM path_src WHERE occurred_at IS NOT NULL)"
+)
+
+
+def _common_events_sql(top_events: int) -> str:
+    """CTE ``common``: the ``top_events`` most frequent events of CTE ``after`` (the rest become "other")."""
+    return f"common AS (SELECT ev FROM after GROUP BY ev ORDER BY count(*) DESC, ev LIMIT {int(top_events)})"
+
+
 def _first_events_sql(label: str, n: int, *, alias: str = "") -> str:
     """Aggregate: a customer's first ``n`` labels in time order (ties by event name), as a list.
 
@@ -1062,23 +1070,14 @@ def _top_paths_sql(sequences: str, *, depth: int, top_paths: int) -> str:
 
 
 def _paths_sql(top_events: int, depth: int, top_paths: int) -> str:
+    label = f"CASE WHEN ev = $start OR ev IN (SELECT ev FROM common) THEN ev ELSE '{OTHER}' END"
+    sequences = f"SELECT cid, {_first_events_sql(label, depth)} AS seq FROM after GROUP BY cid"
     return f"""
-    WITH ev AS (SELECT CAST(customer_id AS VARCHAR) AS cid, CAST(event AS VARCHAR) AS ev,
-                       CAST(occurred_at AS TIMESTAMP) AS et FROM path_src WHERE occurred_at IS NOT NULL),
+    WITH {_PATH_EVENTS},
     starts AS (SELECT cid, min(et) AS t0 FROM ev WHERE ev = $start GROUP BY cid),
     after AS (SELECT e.cid, e.ev, e.et FROM ev e JOIN starts s ON s.cid = e.cid AND e.et >= s.t0),
-    common AS (SELECT ev FROM after GROUP BY ev ORDER BY count(*) DESC, ev LIMIT {int(top_events)})
-    {
-        _top_paths_sql(
-            "SELECT cid, "
-            + _first_events_sql(
-                f"CASE WHEN ev = $start OR ev IN (SELECT ev FROM common) THEN ev ELSE '{OTHER}' END", depth
-            )
-            + " AS seq FROM after GROUP BY cid",
-            depth=depth,
-            top_paths=top_paths,
-        )
-    }
+    {_common_events_sql(top_events)}
+    {_top_paths_sql(sequences, depth=depth, top_paths=top_paths)}
     """
 
 
@@ -1165,10 +1164,9 @@ def paths_after_dropoff(
     )
     rows = cur.execute(
         f"""
-        WITH ev AS (SELECT CAST(customer_id AS VARCHAR) AS cid, CAST(event AS VARCHAR) AS ev,
-                           CAST(occurred_at AS TIMESTAMP) AS et FROM path_src WHERE occurred_at IS NOT NULL),
+        WITH {_PATH_EVENTS},
         after AS (SELECT e.cid, e.ev, e.et FROM ev e JOIN dropped_src d ON d.customer_id = e.cid AND e.et > d.reached_at),
-        common AS (SELECT ev FROM after GROUP BY ev ORDER BY count(*) DESC, ev LIMIT {int(top_events)})
+        {_common_events_sql(top_events)}
         {_top_paths_sql(sequences, depth=depth, top_paths=top_paths)}
         """
     ).fetchall()
