@@ -177,13 +177,19 @@ def fit_bgnbd(summary: pd.DataFrame, *, penalizer: float = 0.0) -> dict:
         raise ValueError("frequency and recency must be >= 0 and recency <= T")
     # Customers with the same (x, t_x, T) share one likelihood term: fit on the distinct rows, weighted.
     rows, counts = _distinct_rows(x, t_x, T)
-    terms = _BGNBDTerms(rows[:, 0], rows[:, 1], rows[:, 2])
-    scale = max(float(np.mean(T)), 1e-9)
+    return _fit_bgnbd_terms(summary, _BGNBDTerms(rows[:, 0], rows[:, 1], rows[:, 2]), counts, penalizer=penalizer)
+
+
+def _fit_bgnbd_terms(summary: pd.DataFrame, terms, counts: np.ndarray, *, penalizer: float = 0.0) -> dict:
+    """Maximum likelihood over distinct customers: ``terms(params)`` gives their log-likelihood terms,
+    ``counts`` how many customers each stands for. Returns the dict of :func:`fit_bgnbd`."""
+    n = len(summary)
+    scale = max(float(np.mean(summary["T"].to_numpy(float))), 1e-9)
 
     def negative_ll(log_params):
         p = np.exp(log_params)
         ll = np.sum(counts * terms(p))
-        value = -ll / len(x) + penalizer * np.sum(p**2)
+        value = -ll / n + penalizer * np.sum(p**2)
         return value if np.isfinite(value) else 1e12
 
     bounds = [(-12.0, 12.0)] * 4
@@ -194,7 +200,7 @@ def fit_bgnbd(summary: pd.DataFrame, *, penalizer: float = 0.0) -> dict:
     r, alpha, a, b = np.exp(chosen.x)
     params = {"r": float(r), "alpha": float(alpha), "a": float(a), "b": float(b)}
     params["log_likelihood"] = bgnbd_log_likelihood(params, summary)
-    params["n"] = len(summary)
+    params["n"] = n
     return params
 
 
@@ -280,14 +286,19 @@ def fit_gamma_gamma(summary: pd.DataFrame, *, penalizer: float = 0.0) -> dict:
         raise ValueError("Gamma-Gamma needs at least three customers with repeat purchases and positive spend")
     x = used["frequency"].to_numpy(float)
     m = used["monetary_value"].to_numpy(float)
-    terms = _GammaGammaTerms(x, m)
+    return _fit_gamma_gamma_terms(_GammaGammaTerms(x, m), len(used), float(np.mean(m)), penalizer=penalizer)
+
+
+def _fit_gamma_gamma_terms(terms, n: int, mean_spend: float, *, penalizer: float = 0.0) -> dict:
+    """Maximum likelihood of the Gamma-Gamma model: ``terms(params)`` gives the ``n`` customers'
+    log-likelihood terms. Returns the dict of :func:`fit_gamma_gamma`."""
 
     def negative_ll(log_params):
         params = np.exp(log_params)
-        value = -np.sum(terms(params)) / len(x) + penalizer * np.sum(params**2)
+        value = -np.sum(terms(params)) / n + penalizer * np.sum(params**2)
         return value if np.isfinite(value) else 1e12
 
-    start = np.log([1.0, 2.0, max(float(np.mean(m)), 1e-3)])
+    start = np.log([1.0, 2.0, max(mean_spend, 1e-3)])
     first = optimize.minimize(
         negative_ll, start, method="Nelder-Mead", options={"maxiter": 4000, "xatol": 1e-8, "fatol": 1e-12}
     )
@@ -296,7 +307,7 @@ def fit_gamma_gamma(summary: pd.DataFrame, *, penalizer: float = 0.0) -> dict:
     p, q, v = np.exp(chosen.x)
     params = {"p": float(p), "q": float(q), "v": float(v)}
     params["log_likelihood"] = float(np.sum(terms((p, q, v))))
-    params["n"] = len(used)
+    params["n"] = n
     return params
 
 

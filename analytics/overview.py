@@ -73,6 +73,30 @@ def filter_options(cur: duckdb.DuckDBPyConnection) -> dict[str, list]:
 _MAX_WINDOWS = 31
 
 
+def _buckets_ctes(bucket: str) -> str:
+    """CTEs ``scope`` (customers in scope, with ``{scope}`` left to format) and ``buckets``: one row per
+    customer and bucket (``bucket`` is its SQL expression over the activity time ``t``) with the last
+    activity, the revenue, the first awareness and the last purchase in it."""
+    return f"""scope AS MATERIALIZED (
+    SELECT customer_id, signup_date FROM customers WHERE {{scope}}
+),
+activity AS (
+    SELECT customer_id, ordered_at AS t, amount, NULL::VARCHAR AS stage, TRUE AS is_order FROM orders
+    WHERE {{in_scope}}
+    UNION ALL
+    SELECT customer_id, occurred_at AS t, NULL::DOUBLE AS amount, stage, FALSE AS is_order FROM interactions
+    WHERE {{in_scope}}
+),
+buckets AS MATERIALIZED (
+    SELECT customer_id, {bucket} AS bucket,
+           max(t) AS last_t,
+           sum(amount) FILTER (WHERE is_order) AS revenue,
+           min(t) FILTER (WHERE stage = 'awareness') AS first_aware,
+           max(t) FILTER (WHERE stage = 'purchase') AS last_purchase
+    FROM activity GROUP BY ALL
+)"""
+
+
 def _windows_sql(bounds: list[tuple[int, int]], boundaries: int) -> str:
     """One pass over orders and interactions -> one row with every KPI's parts for every window.
 
@@ -129,24 +153,7 @@ def _windows_sql(bounds: list[tuple[int, int]], boundaries: int) -> str:
         for i in range(len(bounds))
     ]
     return f"""
-WITH scope AS MATERIALIZED (
-    SELECT customer_id, signup_date FROM customers WHERE {{scope}}
-),
-activity AS (
-    SELECT customer_id, ordered_at AS t, amount, NULL::VARCHAR AS stage, TRUE AS is_order FROM orders
-    WHERE {{in_scope}}
-    UNION ALL
-    SELECT customer_id, occurred_at AS t, NULL::DOUBLE AS amount, stage, FALSE AS is_order FROM interactions
-    WHERE {{in_scope}}
-),
-buckets AS MATERIALIZED (
-    SELECT customer_id, {bucket} AS bucket,
-           max(t) AS last_t,
-           sum(amount) FILTER (WHERE is_order) AS revenue,
-           min(t) FILTER (WHERE stage = 'awareness') AS first_aware,
-           max(t) FILTER (WHERE stage = 'purchase') AS last_purchase
-    FROM activity GROUP BY ALL
-),
+WITH {_buckets_ctes(bucket)},
 bits AS (
     SELECT customer_id, bucket, revenue, first_aware, last_purchase,
            CAST(1 AS BIGINT) << bucket AS bit,

@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy import optimize
 
 from analytics import clv
 from analytics.filters import Filters
@@ -194,21 +193,11 @@ def reference_fit_bgnbd(summary: pd.DataFrame) -> dict:
     """The straightforward fit: np.unique for the distinct customers, the row-wise likelihood terms."""
     x, t_x, T = (summary[c].to_numpy(float) for c in ("frequency", "recency", "T"))
     rows, counts = np.unique(np.column_stack([x, t_x, T]), axis=0, return_counts=True)
-    scale = max(float(np.mean(T)), 1e-9)
 
-    def negative_ll(log_params):
-        value = -np.sum(counts * clv._bgnbd_ll_terms(np.exp(log_params), rows[:, 0], rows[:, 1], rows[:, 2])) / len(x)
-        return value if np.isfinite(value) else 1e12
+    def row_wise_terms(params):
+        return clv._bgnbd_ll_terms(params, rows[:, 0], rows[:, 1], rows[:, 2])
 
-    bounds = [(-12.0, 12.0)] * 4
-    chosen = optimize.minimize(negative_ll, np.log([1.0, scale / 10, 1.0, 1.0]), method="L-BFGS-B", bounds=bounds)
-    again = optimize.minimize(negative_ll, chosen.x, method="L-BFGS-B", bounds=bounds)
-    chosen = again if again.fun <= chosen.fun else chosen
-    r, alpha, a, b = np.exp(chosen.x)
-    params = {"r": float(r), "alpha": float(alpha), "a": float(a), "b": float(b)}
-    params["log_likelihood"] = clv.bgnbd_log_likelihood(params, summary)
-    params["n"] = len(summary)
-    return params
+    return clv._fit_bgnbd_terms(summary, row_wise_terms, counts)
 
 
 def reference_fit_gamma_gamma(summary: pd.DataFrame) -> dict:
@@ -216,20 +205,10 @@ def reference_fit_gamma_gamma(summary: pd.DataFrame) -> dict:
     used = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
     x, m = used["frequency"].to_numpy(float), used["monetary_value"].to_numpy(float)
 
-    def negative_ll(log_params):
-        value = -np.sum(clv._gg_terms(np.exp(log_params), x, m)) / len(x)
-        return value if np.isfinite(value) else 1e12
+    def row_wise_terms(params):
+        return clv._gg_terms(params, x, m)
 
-    start = np.log([1.0, 2.0, max(float(np.mean(m)), 1e-3)])
-    options = {"maxiter": 4000, "xatol": 1e-8, "fatol": 1e-12}
-    first = optimize.minimize(negative_ll, start, method="Nelder-Mead", options=options)
-    best = optimize.minimize(negative_ll, first.x, method="L-BFGS-B")
-    chosen = best if best.fun <= first.fun else first
-    p, q, v = np.exp(chosen.x)
-    params = {"p": float(p), "q": float(q), "v": float(v)}
-    params["log_likelihood"] = clv.gamma_gamma_log_likelihood(params, used)
-    params["n"] = len(used)
-    return params
+    return clv._fit_gamma_gamma_terms(row_wise_terms, len(x), float(np.mean(m)))
 
 
 def simulated_summary(customers: int, seed: int) -> pd.DataFrame:

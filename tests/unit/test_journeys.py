@@ -119,6 +119,17 @@ def reference_funnel(rows, steps, window, **options):
     return counts_, medians, means
 
 
+def per_customer_hours(progress: pd.DataFrame) -> dict:
+    """funnel_customers output -> {customer: (furthest step, [hours after T0 of steps 1..furthest])}, as reference()."""
+    return {
+        r.customer_id: (
+            r.furthest_step,
+            [(getattr(r, f"step_{k}_at") - T0).total_seconds() / 3600 for k in range(1, r.furthest_step + 1)],
+        )
+        for r in progress.itertuples(index=False)
+    }
+
+
 def hours_rows(frame: pd.DataFrame):
     return [(c, e, (t - T0).total_seconds() / 3600) for c, e, t in frame.itertuples(index=False)]
 
@@ -550,13 +561,7 @@ def test_list_plan_matches_the_reference_customer_by_customer(table, gap):
         step_windows=[None if g is None else dt.timedelta(hours=g) for g in gaps],
     )
     want = reference(hours_rows(frame), steps, window, gaps=gaps)
-    assert {
-        r.customer_id: (
-            r.furthest_step,
-            [(getattr(r, f"step_{k}_at") - T0).total_seconds() / 3600 for k in range(1, r.furthest_step + 1)],
-        )
-        for r in got.itertuples(index=False)
-    } == want
+    assert per_customer_hours(got) == want
 
 
 @SETTINGS
@@ -968,10 +973,4 @@ def test_funnel_customers_match_the_reference_customer_by_customer(table, order,
     exclusions = [("X", 1, len(steps))] if with_exclusion else []
     got = j.funnel_customers(frame, steps, window=dt.timedelta(hours=window), order=order, exclusions=exclusions)
     want = reference(hours_rows(frame), steps, window, order=order, exclusions=exclusions)
-    assert {
-        r.customer_id: (
-            r.furthest_step,
-            [(getattr(r, f"step_{k}_at") - T0).total_seconds() / 3600 for k in range(1, r.furthest_step + 1)],
-        )
-        for r in got.itertuples(index=False)
-    } == want
+    assert per_customer_hours(got) == want

@@ -55,24 +55,7 @@ def _reference_windows_sql(bounds: list[tuple[int, int]], boundaries: int) -> st
         )
     per_customer = [f"{expression} AS {alias}" for expression, alias in aggregates.items()]
     return f"""
-WITH scope AS MATERIALIZED (
-    SELECT customer_id, signup_date FROM customers WHERE {{scope}}
-),
-activity AS (
-    SELECT customer_id, ordered_at AS t, amount, NULL::VARCHAR AS stage, TRUE AS is_order FROM orders
-    WHERE {{in_scope}}
-    UNION ALL
-    SELECT customer_id, occurred_at AS t, NULL::DOUBLE AS amount, stage, FALSE AS is_order FROM interactions
-    WHERE {{in_scope}}
-),
-buckets AS MATERIALIZED (
-    SELECT customer_id, {bucket} AS bucket,
-           max(t) AS last_t,
-           sum(amount) FILTER (WHERE is_order) AS revenue,
-           min(t) FILTER (WHERE stage = 'awareness') AS first_aware,
-           max(t) FILTER (WHERE stage = 'purchase') AS last_purchase
-    FROM activity GROUP BY ALL
-),
+WITH {overview._buckets_ctes(bucket)},
 per_customer AS MATERIALIZED (
     SELECT customer_id, {", ".join(per_customer)} FROM buckets GROUP BY customer_id
 )
