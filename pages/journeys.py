@@ -237,19 +237,23 @@ if not options["event"]:
 # --- funnel tab ---------------------------------------------------------------------------------
 
 
+def level_choice(label: str, default: str, *, key: str) -> str:
+    """Journey stages or event names ("stage" / "event"), the default offered first; never empty."""
+    other = "event" if default == "stage" else "stage"
+    choice = st.segmented_control(
+        label,
+        [default, other],
+        default=default,
+        format_func=lambda v: _("Journey stages") if v == "stage" else _("Event names"),
+        key=key,
+    )
+    return choice or default
+
+
 def funnel_tab() -> None:
     with st.container(border=True):
         st.subheader(_("Build the funnel"))
-        level = (
-            st.segmented_control(
-                _("Steps from"),
-                ["stage", "event"],
-                default="stage",
-                format_func=lambda v: _("Journey stages") if v == "stage" else _("Event names"),
-                key="j_level",
-            )
-            or "stage"
-        )
+        level = level_choice(_("Steps from"), "stage", key="j_level")
         choices = options[level]
         default_steps = [s for s in ("awareness", "interest", "consideration", "intent", "purchase") if s in choices]
         if level == "event":
@@ -622,16 +626,7 @@ def funnel_tab() -> None:
 
 def paths_tab() -> None:
     with st.container(horizontal=True):
-        path_level = (
-            st.segmented_control(
-                _("Path of"),
-                ["event", "stage"],
-                default="event",
-                format_func=lambda v: _("Journey stages") if v == "stage" else _("Event names"),
-                key="j_path_level",
-            )
-            or "event"
-        )
+        path_level = level_choice(_("Path of"), "event", key="j_path_level")
         path_choices = options[path_level]
         start = st.selectbox(_("Start at"), path_choices, key=f"j_path_start_{path_level}")
         depth = st.slider(_("Steps shown"), 2, 8, 5, key="j_path_depth")
