@@ -154,6 +154,16 @@ def wait_for_app(page) -> None:
         page.wait_for_selector('[data-testid="stSkeleton"]', state="detached", timeout=30_000)
 
 
+def current(page, key: str):
+    """The element with widget/element ``key`` from the current run only.
+
+    While a rerun draws, Streamlit keeps the previous run's elements on screen marked ``data-stale``
+    until the run ends; when an element moves, the stale copy and the new one both carry the key's
+    CSS class for a moment, which would make a plain ``.st-key-…`` locator match two elements.
+    """
+    return page.locator(f".st-key-{key}:not([data-stale='true'])")
+
+
 def screenshot(page, name: str) -> Path:
     """Save a full-page PNG once every plotly chart on the page has drawn (charts render after the script)."""
     with contextlib.suppress(PlaywrightTimeout):

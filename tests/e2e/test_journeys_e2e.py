@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import screenshot, wait_for_app
+from tests.e2e.conftest import current, screenshot, wait_for_app
 
 pytestmark = pytest.mark.e2e
 
@@ -39,13 +39,14 @@ def test_a_funnel_built_from_event_names_draws_its_chart_and_step_table(shared_s
     good input would show "This funnel cannot be counted" here while the unit tests call the engine directly)."""
     page.goto(f"{shared_server.url}/journeys")
     wait_for_app(page)
-    chart = page.locator(".st-key-j_funnel_chart [data-testid='stPlotlyChart']")
+    chart = current(page, "j_funnel_chart").get_by_test_id("stPlotlyChart")
     expect(chart).to_be_visible(timeout=WAIT)
 
     # Build a funnel: steps from event names (found by its label, then checked by its widget key).
     level = page.get_by_role("radio", name="Event names", exact=True)
     expect(page.locator(".st-key-j_level").get_by_role("radio", name="Event names", exact=True)).to_have_count(1)
     level.click()
+    wait_for_app(page)
     steps = page.locator(".st-key-j_steps_event")
     for name in EVENT_STEPS:
         expect(steps).to_contain_text(name, timeout=WAIT)
