@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -154,14 +155,15 @@ def wait_for_app(page) -> None:
         page.wait_for_selector('[data-testid="stSkeleton"]', state="detached", timeout=30_000)
 
 
-def current(page, key: str):
-    """The element with widget/element ``key`` from the current run only.
+def current(scope, key: str):
+    """The element with widget/element ``key`` from the current run only, inside ``scope`` (a page or a locator).
 
     While a rerun draws, Streamlit keeps the previous run's elements on screen marked ``data-stale``
     until the run ends; when an element moves, the stale copy and the new one both carry the key's
     CSS class for a moment, which would make a plain ``.st-key-…`` locator match two elements.
     """
-    return page.locator(f".st-key-{key}:not([data-stale='true'])")
+    css_class = "st-key-" + re.sub(r"[^a-zA-Z0-9_-]", "-", key.strip())  # odd characters become '-'
+    return scope.locator(f".{css_class}:not([data-stale='true'])")
 
 
 def screenshot(page, name: str) -> Path:

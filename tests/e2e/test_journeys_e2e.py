@@ -44,10 +44,10 @@ def test_a_funnel_built_from_event_names_draws_its_chart_and_step_table(shared_s
 
     # Build a funnel: steps from event names (found by its label, then checked by its widget key).
     level = page.get_by_role("radio", name="Event names", exact=True)
-    expect(page.locator(".st-key-j_level").get_by_role("radio", name="Event names", exact=True)).to_have_count(1)
+    expect(current(page, "j_level").get_by_role("radio", name="Event names", exact=True)).to_have_count(1)
     level.click()
     wait_for_app(page)
-    steps = page.locator(".st-key-j_steps_event")
+    steps = current(page, "j_steps_event")
     for name in EVENT_STEPS:
         expect(steps).to_contain_text(name, timeout=WAIT)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import screenshot, wait_for_app
+from tests.e2e.conftest import current, screenshot, wait_for_app
 from ui.nav import available_pages
 
 pytestmark = pytest.mark.e2e
@@ -48,5 +48,5 @@ def test_filters_live_in_the_url(shared_server, page):
     page.goto(f"{shared_server.url}/?f_country=DE")
     wait_for_app(page)
     sidebar = page.locator('[data-testid="stSidebar"]')
-    expect(sidebar.locator(".st-key-f_country")).to_contain_text("DE", timeout=30_000)
+    expect(current(sidebar, "f_country")).to_contain_text("DE", timeout=30_000)
     expect(page.locator('[data-testid="stMetric"]')).to_have_count(6, timeout=30_000)

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import screenshot, wait_for_app
+from tests.e2e.conftest import current, screenshot, wait_for_app
 
 pytestmark = pytest.mark.e2e
 
@@ -123,7 +123,7 @@ def _mapped(page, column: str):
 def _upload_and_load(page, path, *, detected: list[str], mapping: dict[str, str], loaded: int, table: str) -> None:
     """Upload one file, check the detected format and the guessed mapping, keep the guess, load, and wait
     for this import's report."""
-    page.locator('.st-key-data_upload input[type="file"]').set_input_files(str(path))
+    current(page, "data_upload").locator('input[type="file"]').set_input_files(str(path))
     caption = page.get_by_text(re.compile(r"^Format: CSV"))
     expect(caption).to_be_visible(timeout=WAIT)
     for part in detected:

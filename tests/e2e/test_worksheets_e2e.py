@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import Server, screenshot, wait_for_app
+from tests.e2e.conftest import Server, current, screenshot, wait_for_app
 
 pytestmark = pytest.mark.e2e
 
@@ -38,11 +38,6 @@ def _no_hot_reload(monkeypatch):
     monkeypatch.setenv("STREAMLIT_SERVER_FILE_WATCHER_TYPE", "none")
 
 
-def _key_class(key: str) -> str:
-    """A widget key -> the CSS class Streamlit puts on its element (`st-key-` + key, odd characters as '-')."""
-    return "st-key-" + re.sub(r"[^a-zA-Z0-9_-]", "-", key.strip())
-
-
 def _item(page, item_id: str):
     """The bordered card of one question: the innermost block holding the question's heading."""
     heading = page.get_by_role("heading", name=QUESTIONS[item_id], exact=True)
@@ -54,9 +49,9 @@ def _create_proximity_worksheet(page, base_url: str, title: str) -> str:
     page.goto(f"{base_url}/worksheets")
     wait_for_app(page)
     page.get_by_role("tab", name="New worksheet").click()
-    page.locator(".st-key-ws_new_kind").get_by_text("Customer proximity", exact=True).click()
+    current(page, "ws_new_kind").get_by_text("Customer proximity", exact=True).click()
     page.get_by_label("Title", exact=True).fill(title)
-    account = page.locator(".st-key-ws_new_account").get_by_role("combobox")
+    account = current(page, "ws_new_account").get_by_role("combobox")
     account.click()
     account.fill(ACCOUNT)
     page.get_by_role("option", name=ACCOUNT, exact=True).click()
@@ -88,12 +83,12 @@ def _expect_answers_shown(page, worksheet_id: str) -> None:
     """The answers and the rating are back in their widgets (found by label, cross-checked by widget key)."""
     for item_id, text in ANSWERS.items():
         expect(_item(page, item_id).get_by_label("Our answer", exact=True)).to_have_value(text, timeout=WAIT)
-        by_key = page.locator(f".{_key_class(f'ws|{worksheet_id}|{item_id}|text')} textarea")
+        by_key = current(page, f"ws|{worksheet_id}|{item_id}|text").locator("textarea")
         expect(by_key).to_have_value(text, timeout=WAIT)
     item_id, rating = RATED
     group = _item(page, item_id).get_by_role("radiogroup", name=RATING_LABEL)
     expect(group.get_by_role("radio", name=rating, exact=True)).to_have_attribute("aria-checked", "true", timeout=WAIT)
-    by_key = page.locator(f".{_key_class(f'ws|{worksheet_id}|{item_id}|rating')}")
+    by_key = current(page, f"ws|{worksheet_id}|{item_id}|rating")
     expect(by_key.get_by_role("radio", checked=True)).to_have_text(rating, timeout=WAIT)
 
 
