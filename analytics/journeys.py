@@ -991,10 +991,40 @@ BREAKDOWN_COLUMNS = tuple(
 )
 
 
+# Company size classes of the EU SME definition (Commission Recommendation 2003/361/EC, Annex
+# Art. 2): micro under 10, small under 50, medium under 250 employees, large from 250 on.
+EMPLOYEE_BANDS: tuple[tuple[int | None, str], ...] = (
+    (10, "under 10"),
+    (50, "10–49"),
+    (250, "50–249"),
+    (None, "250 or more"),
+)
+NUMERIC_BANDS = {"employees": EMPLOYEE_BANDS}
+
+
+def _band_sql(column: str, bands: Sequence[tuple[int | None, str]]) -> tuple[str, list[str]]:
+    """A numeric column and (upper bound, label) bands -> a CASE expression giving each value its label."""
+    parts, params = [], []
+    for upper, label in bands:
+        if upper is None:
+            parts.append(f'WHEN "{column}" IS NOT NULL THEN ?')
+        else:
+            parts.append(f'WHEN "{column}" < {int(upper)} THEN ?')
+        params.append(label)
+    return "CASE " + " ".join(parts) + " END", params
+
+
 def customer_groups(cur: duckdb.DuckDBPyConnection, column: str) -> pd.DataFrame:
-    """Store and a customer column -> customer_id, value (text) for a funnel breakdown."""
+    """Store and a customer column -> customer_id, value (text) for a funnel breakdown.
+
+    A numeric column is cut into the bands of :data:`NUMERIC_BANDS` (employees: the EU company size
+    classes), so a breakdown shows a few groups of readable size instead of one bar per number.
+    """
     if column not in BREAKDOWN_COLUMNS:
         raise FunnelInputError(f"{column!r} cannot be used for a breakdown.")
+    if column in NUMERIC_BANDS:
+        expression, params = _band_sql(column, NUMERIC_BANDS[column])
+        return cur.execute(f"SELECT customer_id, {expression} AS value FROM customers", params).df()
     return cur.execute(f'SELECT customer_id, CAST("{column}" AS VARCHAR) AS value FROM customers').df()
 
 
@@ -1060,10 +1090,12 @@ def _top_paths_sql(sequences: str, *, depth: int, top_paths: int) -> str:
     """SELECT over ``sequences`` (one ``seq`` list per customer) -> the ``top_paths`` most frequent paths.
 
     A path is the first ``depth`` entries; a shorter sequence ends in "ended". Rows: path (list),
-    customers, most frequent first (ties by path text, so the order never depends on the engine).
+    customers, all customers with a path (before the cut to ``top_paths``), most frequent first (ties by
+    path text, so the order never depends on the engine).
     """
     return (
-        f"SELECT path, count(*) AS customers FROM (SELECT CASE WHEN len(seq) < {int(depth)} "
+        "SELECT path, count(*) AS customers, sum(count(*)) OVER () AS everyone "
+        f"FROM (SELECT CASE WHEN len(seq) < {int(depth)} "
         f"THEN list_append(seq, '{ENDED}') ELSE seq[1:{int(depth)}] END AS path FROM ({sequences}) WHERE len(seq) > 0) "
         f"GROUP BY path ORDER BY customers DESC, array_to_string(path, ' → ') LIMIT {int(top_paths)}"
     )
@@ -1081,17 +1113,23 @@ def _paths_sql(top_events: int, depth: int, top_paths: int) -> str:
     """
 
 
-def _sankey_from_paths(rows: Sequence[tuple[Sequence[str], int]]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(path, customers) rows, most frequent first -> (paths, links) frames for the Sankey."""
+def _sankey_from_paths(rows: Sequence[tuple[Sequence[str], int, int]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(path, customers, everyone) rows, most frequent first -> (paths, links) frames for the Sankey.
+
+    paths has a ``share`` column: the path's customers over all customers who had a path, so the
+    shown paths' shares add up to the part of the customers the Sankey covers.
+    """
     paths = pd.DataFrame(
         {
-            "path": [" → ".join(p) for p, _ in rows],
-            "steps": [len(p) for p, _ in rows],
-            "customers": [int(c) for _, c in rows],
-        }
+            "path": [" → ".join(p) for p, _, _ in rows],
+            "steps": [len(p) for p, _, _ in rows],
+            "customers": [int(c) for _, c, _ in rows],
+            "share": [int(c) / int(n) for _, c, n in rows],
+        },
+        columns=["path", "steps", "customers", "share"],
     )
     links: dict[tuple[str, str], int] = {}
-    for path, count in rows:  # at most ``top_paths`` short paths
+    for path, count, _everyone in rows:  # at most ``top_paths`` short paths
         for i in range(len(path) - 1):
             key = (f"{i + 1}. {path[i]}", f"{i + 2}. {path[i + 1]}")
             links[key] = links.get(key, 0) + int(count)

@@ -97,6 +97,13 @@ def load_funnel(filters, version: int, level: str, steps: tuple, options: tuple)
 
 
 @st.cache_data(ttl=600, max_entries=32, show_spinner=False)
+def load_excluded(filters, version: int, level: str, steps: tuple, options: tuple) -> int:
+    """Customers an exclusion took out of the funnel (furthest attempt spoiled, no clean attempt as far)."""
+    progress = load_progress(filters, version, level, steps, options)
+    return int((progress["furthest_step"] == 0).sum())
+
+
+@st.cache_data(ttl=600, max_entries=32, show_spinner=False)
 def load_time_to_convert(filters, version: int, level: str, steps: tuple, options: tuple, from_step: int, to_step: int):
     progress = load_progress(filters, version, level, steps, options)
     return jn.conversion_time_bins(charts.conversion_seconds(progress, from_step, to_step), bins=24)
@@ -286,6 +293,7 @@ def funnel_tab() -> None:
             _("Give each step its own window (measured from the step before)"),
             key="j_per_step",
             disabled=order == "unordered",
+            help=_("The conversion window above still limits the whole funnel, from the first step to the last."),
         )
         step_windows = None
         if per_step and order != "unordered" and len(steps) >= 2:
@@ -337,7 +345,7 @@ def funnel_tab() -> None:
             st.metric(
                 _("Entered"),
                 fmt_number(entered),
-                help=_("Customers with a first-step event in the period."),
+                help=_("Customers with a first-step event in the period, without those an exclusion took out."),
                 border=True,
             )
             st.metric(
@@ -354,6 +362,24 @@ def funnel_tab() -> None:
                 fmt_duration(total_seconds["median"]),
                 help=_("From the first to the last step, leaving out conversions in zero seconds."),
                 border=True,
+            )
+        if exclusions and order == "unordered":
+            st.caption(
+                _("In a funnel in any order, “{event}” sets a customer's progress back to the start.").format(
+                    event=exclusions[0][0]
+                )
+            )
+        elif exclusions:
+            st.caption(
+                _(
+                    "{n} customers are left out: they did “{event}” between steps {a} and {b} in their furthest "
+                    "attempt and no clean attempt got them as far."
+                ).format(
+                    n=fmt_number(load_excluded(*definition)),
+                    event=exclusions[0][0],
+                    a=exclusions[0][1],
+                    b=exclusions[0][2],
+                )
             )
         if entered == 0:
             st.info(_("No customer entered this funnel in the period. Try another first step or a longer period."))
@@ -403,6 +429,8 @@ def funnel_tab() -> None:
                             title=_("Conversion by {what}").format(what=BREAKDOWN_NAMES[breakdown].lower()),
                             x_title=_("Conversion from first to last step (%)"),
                             marker_text=_("differs from the rest"),
+                            of_text=_("of"),
+                            overall_text=_("all customers"),
                         ),
                         width="stretch",
                         key="j_breakdown_chart",
@@ -500,7 +528,19 @@ def funnel_tab() -> None:
                 trend = None
                 if show_trend:
                     with st.spinner(_("Counting the funnel by entry period…")):
-                        trend = charts.trend_data(load_trend(*definition, period))
+                        raw_trend = load_trend(*definition, period)
+                    longest = raw_trend["median_seconds"].max() if len(raw_trend) else None
+                    trend_scale = 86400.0 if pd.isna(longest) or longest >= 2 * 86400 else 3600.0
+                    trend = charts.trend_data(
+                        raw_trend,
+                        unit_seconds=trend_scale,
+                        period=period,
+                        first_day=f.start,
+                        data_end=None
+                        if f.end is None
+                        else dt.datetime.combine(f.end, dt.time()) + dt.timedelta(days=1),
+                        window_seconds=window_seconds,
+                    )
                 if trend is None:
                     st.caption(
                         _("Switch on to see conversion and time to convert by entry {period}.").format(
@@ -526,10 +566,22 @@ def funnel_tab() -> None:
                             trend,
                             title=_("Median time to convert by entry {period}").format(period=PERIOD_NAMES[period]),
                             x_title=_("Entry {period}").format(period=PERIOD_NAMES[period]),
-                            y_title=_("Median days from first to last step"),
+                            y_title=(
+                                _("Median days from first to last step")
+                                if trend_scale == 86400.0
+                                else _("Median hours from first to last step")
+                            ),
                         ),
                         width="stretch",
                         key="j_time_trend_chart",
+                    )
+                    st.caption(
+                        _(
+                            "A customer who starts the funnel in several periods counts in each of them, as in "
+                            "the leading product-analytics tools, so the periods add up to more than the funnel "
+                            "above. Hatched bars and open markers are periods that are not complete yet: they "
+                            "begin before the chosen dates, or their customers still have time to convert."
+                        )
                     )
                     trend_table = pd.DataFrame(
                         {
@@ -537,7 +589,8 @@ def funnel_tab() -> None:
                             _("Entered"): trend["entered"],
                             _("Converted"): trend["converted"],
                             _("Conversion"): trend["conversion_rate"],
-                            _("Median days to convert"): trend["median_time"],
+                            _("Median days to convert"): raw_trend["median_seconds"] / 86400.0,
+                            _("Complete"): trend["complete"],
                         }
                     )
                     download_buttons(trend_table, "funnel_trend", key="j_trend")
@@ -580,10 +633,13 @@ def funnel_tab() -> None:
                             ).format(n=fmt_number(EXCEL_ROWS))
                         )
                 with st.container(horizontal=True, vertical_alignment="bottom"):
+                    suggested = _("Dropped before {step}").format(step=steps[drop_step - 1])
                     segment_name = st.text_input(
                         _("Save them as a segment named"),
-                        value=_("Dropped before {step}").format(step=steps[drop_step - 1]),
-                        key="j_segment_name",
+                        value=suggested,
+                        # One field per suggested name: picking another step or funnel suggests its own name
+                        # instead of keeping the one typed for the previous choice.
+                        key=f"j_segment_name|{suggested}",
                     )
                     if st.button(
                         _("Save segment"), icon=":material/bookmark_add:", key="j_save_segment", disabled=not n_dropped
@@ -607,7 +663,7 @@ def funnel_tab() -> None:
                 # Off by default: the paths read every later interaction of the customers who dropped out.
                 if n_dropped and st.toggle(_("Show what they did next"), key="j_drop_paths"):
                     with st.spinner(_("Following their paths…")):
-                        _paths, links = load_dropoff_paths(*definition, drop_step)
+                        drop_paths, links = load_dropoff_paths(*definition, drop_step)
                     if links.empty:
                         st.info(_("They did nothing more in this period."))
                     else:
@@ -618,6 +674,11 @@ def funnel_tab() -> None:
                             ),
                             width="stretch",
                             key="j_drop_sankey",
+                        )
+                        st.caption(
+                            _("The {n} most frequent paths, followed by {share} of these customers.").format(
+                                n=len(drop_paths), share=fmt_pct(drop_paths["share"].sum())
+                            )
                         )
 
 
@@ -644,9 +705,21 @@ def paths_tab() -> None:
             width="stretch",
             key="j_paths_sankey",
         )
-        st.caption(_("“ended” means the customer did nothing more in the period; “other” collects rarer events."))
-        shown_paths = path_table.rename(columns={"path": _("Path"), "steps": _("Steps"), "customers": _("Customers")})
-        st.dataframe(shown_paths, hide_index=True, width="stretch")
+        st.caption(
+            _(
+                "The {n} most frequent paths, followed by {share} of the customers who did “{start}”. "
+                "“ended” means the customer did nothing more in the period; “other” collects rarer events."
+            ).format(n=len(path_table), share=fmt_pct(path_table["share"].sum()), start=start)
+        )
+        shown_paths = path_table.rename(
+            columns={"path": _("Path"), "steps": _("Steps"), "customers": _("Customers"), "share": _("Share")}
+        )
+        st.dataframe(
+            shown_paths,
+            hide_index=True,
+            width="stretch",
+            column_config={_("Share"): st.column_config.NumberColumn(format="percent")},
+        )
         download_buttons(shown_paths, "paths", key="j_paths")
 
 

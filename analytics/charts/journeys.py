@@ -6,6 +6,8 @@ words) is passed in by the page so it can be translated.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -130,8 +132,20 @@ def breakdown_data(breakdown: pd.DataFrame) -> pd.DataFrame:
     return rows.drop(columns="z").sort_values("conversion", ascending=True).reset_index(drop=True)
 
 
-def breakdown_figure(data: pd.DataFrame, *, title: str, x_title: str, marker_text: str = "significant") -> go.Figure:
-    """breakdown_data output -> horizontal bars of overall conversion per value; significant values marked ★."""
+def breakdown_figure(
+    data: pd.DataFrame,
+    *,
+    title: str,
+    x_title: str,
+    marker_text: str = "significant",
+    of_text: str = "of",
+    overall_text: str = "all customers",
+) -> go.Figure:
+    """breakdown_data output -> horizontal bars of overall conversion per value, labelled "rate of entered";
+    significant values marked ★ and a dashed line at the conversion of all customers together.
+
+    The chart grows with the number of values so every bar keeps a readable label.
+    """
     colours = [PALETTE[1] if s else PALETTE[7] for s in data["significant"]]
     labels = [f"{v} ★" if s else str(v) for v, s in zip(data["value"], data["significant"], strict=True)]
     fig = go.Figure(
@@ -140,13 +154,28 @@ def breakdown_figure(data: pd.DataFrame, *, title: str, x_title: str, marker_tex
             y=labels,
             orientation="h",
             marker_color=colours,
-            text=[f"{c:.1%} ({n:,})" for c, n in zip(data["conversion"], data["entered"], strict=True)],
-            textposition="auto",
+            text=[
+                f"{c:.1%} {of_text} {n:,}" if pd.notna(c) else "–"
+                for c, n in zip(data["conversion"], data["entered"], strict=True)
+            ],
+            textposition="outside",
+            cliponaxis=False,
             hovertemplate="%{y}: %{x:.1%}<extra></extra>",
         )
     )
     apply_layout(fig, title=f"{title} (★ {marker_text})", x_title=x_title)
-    fig.update_xaxes(tickformat=".0%", rangemode="tozero")
+    entered = data["entered"].sum()
+    if entered:
+        overall = data["converted"].sum() / entered
+        fig.add_vline(
+            x=overall,
+            line={"dash": "dash", "color": "#475569", "width": 1},
+            annotation={"text": f"{overall_text}: {overall:.1%}", "font": {"size": 11}},
+            annotation_position="top",
+        )
+    top = float(data["conversion"].fillna(0).max()) if len(data) else 0.0
+    fig.update_xaxes(tickformat=".0%", range=[0, max(top, 0.01) * 1.3])
+    fig.update_layout(height=max(320, 140 + 28 * len(data)), uniformtext={"minsize": 10, "mode": "show"})
     return fig
 
 
@@ -200,8 +229,9 @@ def time_to_convert_figure(
         "p90": ("dash", PALETTE[1]),
     }
     # Vertical lines with a label on top, set in one layout update (add_vline validates each one anew).
+    # Each label on its own height, to the right of its line, so close percentiles never print over each other.
     shapes, labels = [], []
-    for key, (dash, colour) in styles.items():
+    for row, (key, (dash, colour)) in enumerate(styles.items()):
         value = summary.get(key)
         if value is None or np.isnan(value):
             continue
@@ -222,11 +252,15 @@ def time_to_convert_figure(
             {
                 "x": x,
                 "xref": "x",
-                "y": 1,
+                "y": 1 - 0.09 * row,
                 "yref": "y domain",
                 "text": names[key],
                 "showarrow": False,
                 "yanchor": "bottom",
+                "xanchor": "left",
+                "xshift": 3,
+                "bgcolor": "rgba(255,255,255,0.8)",
+                "font": {"color": colour},
             }
         )
     fig.update_layout(shapes=shapes, annotations=labels)
@@ -237,32 +271,77 @@ def time_to_convert_figure(
 # --- over time ------------------------------------------------------------------------------------
 
 
-def trend_data(trend: pd.DataFrame, *, unit_seconds: float = 86400.0) -> pd.DataFrame:
-    """conversion_trend() output -> period, entered, converted, conversion_rate, median_time (in the unit)."""
+PERIOD_LENGTHS = {"day": pd.DateOffset(days=1), "week": pd.DateOffset(weeks=1), "month": pd.DateOffset(months=1)}
+
+
+def trend_data(
+    trend: pd.DataFrame,
+    *,
+    unit_seconds: float = 86400.0,
+    period: str = "week",
+    first_day: dt.date | None = None,
+    data_end: dt.datetime | None = None,
+    window_seconds: float | None = None,
+) -> pd.DataFrame:
+    """conversion_trend() output -> period, entered, converted, conversion_rate, median_time (in the unit)
+    and complete.
+
+    ``complete`` is False for a period that starts before ``first_day`` (only part of it was chosen), or
+    whose last possible entry plus the conversion window reaches past ``data_end`` (its customers may
+    still convert, so its rate is not final yet).
+    """
     data = trend[["period", "entered", "converted", "conversion_rate"]].copy()
     data["median_time"] = trend["median_seconds"] / unit_seconds
+    starts = pd.to_datetime(data["period"])
+    complete = pd.Series(True, index=data.index)
+    if first_day is not None:
+        complete &= starts >= pd.Timestamp(first_day)
+    if data_end is not None and window_seconds is not None:
+        last_entry_end = starts + PERIOD_LENGTHS[period]
+        complete &= last_entry_end + pd.Timedelta(seconds=window_seconds) <= pd.Timestamp(data_end)
+    data["complete"] = complete.to_numpy(dtype=bool)
     return data
 
 
 def trend_figure(data: pd.DataFrame, *, title: str, x_title: str, rate_title: str, entered_title: str) -> go.Figure:
-    """trend_data output -> customers entering per entry period (bars, left axis) and conversion rate (line, right)."""
+    """trend_data output -> customers entering per entry period (bars, left axis) and conversion rate (line, right).
+
+    Periods that are not complete are drawn hatched, their rate as an open marker.
+    """
+    complete = data["complete"] if "complete" in data else pd.Series(True, index=data.index)
     fig = go.Figure()
-    fig.add_bar(x=data["period"], y=data["entered"], name=entered_title, marker_color="#cbd5e1")
+    fig.add_bar(
+        x=data["period"],
+        y=data["entered"],
+        name=entered_title,
+        marker={"color": "#cbd5e1", "pattern": {"shape": ["" if c else "/" for c in complete], "fgcolor": "#64748b"}},
+    )
     fig.add_scatter(
         x=data["period"],
         y=data["conversion_rate"],
         name=rate_title,
         mode="lines+markers",
         line={"color": PALETTE[0]},
+        marker={"symbol": ["circle" if c else "circle-open" for c in complete], "size": 8},
         yaxis="y2",
     )
     apply_layout(fig, title=title, x_title=x_title, y_title=entered_title)
+    top = float(data["conversion_rate"].fillna(0).max()) if len(data) else 0.0
     fig.update_layout(
         yaxis={"rangemode": "tozero", "showgrid": False},
-        yaxis2={"title": rate_title, "overlaying": "y", "side": "right", "tickformat": ".0%", "rangemode": "tozero"},
+        yaxis2={
+            "title": rate_title,
+            "overlaying": "y",
+            "side": "right",
+            "tickformat": ".0%",
+            "range": [0, max(top, 0.01) * 1.15],
+            "nticks": 6,
+        },
         legend={"orientation": "h", "yanchor": "top", "y": -0.22, "xanchor": "left", "x": 0},
         margin={"b": 90},
     )
+    if len(data) == 1:  # one period: a category axis instead of a time axis zoomed to a fraction of a second
+        fig.update_xaxes(type="category")
     return fig
 
 
@@ -280,6 +359,8 @@ def time_trend_figure(data: pd.DataFrame, *, title: str, x_title: str, y_title: 
     )
     apply_layout(fig, title=title, x_title=x_title, y_title=y_title)
     fig.update_yaxes(rangemode="tozero")
+    if len(data) == 1:  # one period: a category axis instead of a time axis zoomed to a fraction of a second
+        fig.update_xaxes(type="category")
     return fig
 
 
@@ -294,21 +375,72 @@ def sankey_data(links: pd.DataFrame) -> dict[str, list]:
     return {"labels": labels, "source": source, "target": target, "value": links["customers"].astype(int).tolist()}
 
 
-def sankey_figure(data: dict[str, list], *, title: str) -> go.Figure:
-    """sankey_data output -> plotly Sankey; "ended" nodes grey, "other" nodes light."""
+def sankey_layout(data: dict[str, list]) -> dict[str, list[float]]:
+    """sankey_data output -> {"x", "y"}: each node's column from its position ("3. …" in column 3) and its
+    place in the column (nodes in order, "other" and "ended" last), as fractions of the plot.
 
-    def colour(label: str) -> str:
+    Without this plotly pushes every node without outgoing links (each "ended") to the last column.
+    """
+    labels = data["labels"]
+    if not labels:
+        return {"x": [], "y": []}
+    flow_in = [0.0] * len(labels)
+    flow_out = [0.0] * len(labels)
+    for s, t, v in zip(data["source"], data["target"], data["value"], strict=True):
+        flow_out[s] += v
+        flow_in[t] += v
+    size = [max(i, o) for i, o in zip(flow_in, flow_out, strict=True)]
+    position = [int(label.split(". ", 1)[0]) for label in labels]
+    columns = max(position)
+
+    def last(label: str) -> int:
+        return 2 if label.endswith(journeys.ENDED) else (1 if label.endswith(journeys.OTHER) else 0)
+
+    x = [0.001 + 0.998 * (p - 1) / max(columns - 1, 1) for p in position]
+    y = [0.0] * len(labels)
+    for column in set(position):
+        members = sorted((i for i, p in enumerate(position) if p == column), key=lambda i: (last(labels[i]), i))
+        total = sum(size[i] for i in members) or 1.0
+        done = 0.0
+        for i in members:
+            y[i] = 0.02 + 0.96 * (done + size[i] / 2) / total
+            done += size[i]
+    return {"x": x, "y": y}
+
+
+def sankey_colours(labels: list[str]) -> list[str]:
+    """Node labels -> colours: one palette colour per event name in order of appearance (the same event has
+    the same colour in every column), "ended" grey, "other" light grey."""
+    hues = [c for i, c in enumerate(PALETTE) if i != 7]  # index 7 is the neutral grey
+    names: dict[str, str] = {}
+    colours = []
+    for label in labels:
         if label.endswith(journeys.ENDED):
-            return "#94a3b8"
-        if label.endswith(journeys.OTHER):
-            return "#cbd5e1"
-        name = label.split(". ", 1)[-1]
-        return PALETTE[sum(map(ord, name)) % len(PALETTE)]
+            colours.append("#94a3b8")
+        elif label.endswith(journeys.OTHER):
+            colours.append("#cbd5e1")
+        else:
+            name = label.split(". ", 1)[-1]
+            colours.append(names.setdefault(name, hues[len(names) % len(hues)]))
+    return colours
 
+
+def sankey_figure(data: dict[str, list], *, title: str) -> go.Figure:
+    """sankey_data output -> plotly Sankey, one column per position; "ended" nodes grey, "other" nodes light."""
+    place = sankey_layout(data)
     fig = go.Figure(
         go.Sankey(
-            node={"label": data["labels"], "pad": 14, "thickness": 14, "color": [colour(x) for x in data["labels"]]},
+            arrangement="snap",
+            node={
+                "label": data["labels"],
+                "pad": 14,
+                "thickness": 14,
+                "color": sankey_colours(data["labels"]),
+                "x": place["x"],
+                "y": place["y"],
+            },
             link={"source": data["source"], "target": data["target"], "value": data["value"]},
+            textfont={"color": "#0f172a", "size": 12},
         )
     )
     apply_layout(fig, title=title)

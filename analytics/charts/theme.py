@@ -5,7 +5,8 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import plotly.io as pio
 
-#: Colour-blind-safe qualitative palette (Okabe–Ito order, blue first).
+#: Qualitative palette of ten hues (Tailwind 500/600 tones, blue first; index 7 is the neutral slate grey).
+#: Charts never rely on colour alone: values are written on bars and lines carry their names.
 PALETTE = ["#2563eb", "#f59e0b", "#10b981", "#ef4444", "#8b5cf6", "#0ea5e9", "#d946ef", "#64748b", "#84cc16", "#f97316"]
 
 # Looked up once: naming the template by its string makes plotly resolve and copy it for every figure.

@@ -149,10 +149,31 @@ def test_event_steps_and_per_step_windows(page):
     assert at.number_input(key="j_step_window_2").value == 14
 
 
+def _segment_name_box(at):
+    (box,) = [t for t in at.text_input if t.label == "Save them as a segment named"]
+    return box
+
+
+def test_the_suggested_segment_name_follows_the_chosen_drop_out_step(page):
+    """Guards a segment of step-3 drop-outs being saved as "Dropped before interest" (the name suggested for
+    step 2 stayed in the field when another step was picked)."""
+    at = _run()
+    assert _segment_name_box(at).value == "Dropped before interest"
+    at.selectbox(key="j_drop_step").set_value(3).run()
+    assert _segment_name_box(at).value == "Dropped before consideration"
+    at.button(key="j_save_segment").click().run()
+    con = duckdb.connect(str(page))
+    try:
+        name, description = con.execute("SELECT name, description FROM saved_segments").fetchone()
+    finally:
+        con.close()
+    assert name == "Dropped before consideration" and "before step 3" in description
+
+
 def test_saving_the_dropped_customers_as_a_segment(page):
     """Guards the write path: the button stores a saved segment the sidebar can offer."""
     at = _run()
-    at.text_input(key="j_segment_name").set_value("Journey drop-outs").run()
+    _segment_name_box(at).set_value("Journey drop-outs").run()
     at.button(key="j_save_segment").click().run()
     assert not at.exception
     assert any("Journey drop-outs" in s.value for s in at.success)

@@ -684,6 +684,8 @@ def test_paths_cut_at_the_depth_order_ties_by_name_and_keep_the_most_frequent():
         ("S → C → ended", 3, 2),
         ("S → A → B", 3, 1),
     ]
+    # Shares are of all four customers who started, not of the three the two kept paths hold.
+    assert paths["share"].tolist() == [0.5, 0.25]
 
 
 def _reference_paths(rows, start, depth):
@@ -710,6 +712,7 @@ def test_paths_match_a_plain_python_count_on_random_data():
     paths, links = j.paths(frame, "S", depth=4, top_events=8, top_paths=10_000)
     assert dict(zip(paths["path"], paths["customers"], strict=True)) == _reference_paths(rows, "S", 4)
     assert paths["customers"].is_monotonic_decreasing
+    assert paths["share"].sum() == pytest.approx(1.0)  # every path kept: they cover everyone
     # Every path has at least two positions ("S → ended"), so the links out of position 1 carry
     # every customer (a path may start with an event at the same instant as the first S).
     assert (
@@ -865,7 +868,13 @@ def test_breakdown_chart_data_one_row_per_value_with_direction():
     data = charts.breakdown_data(j.funnel_breakdown(events(*rows), ["A", "B"], groups))
     assert data["value"].tolist() == ["(none)", "good"]  # sorted by conversion, lowest first
     assert data["direction"].tolist() == ["lower", "higher"]
-    assert charts.breakdown_figure(data, title="t", x_title="x").data[0].y[1] == "good ★"
+    fig = charts.breakdown_figure(data, title="t", x_title="x", of_text="of", overall_text="all")
+    assert fig.data[0].y[1] == "good ★"
+    # Each bar says its rate and how many entered; the dashed line is everyone's rate: 60 of 120 = 50 %.
+    assert list(fig.data[0].text) == ["0.0% of 60", "100.0% of 60"]
+    (line,) = fig.layout.shapes
+    assert line.x0 == line.x1 == pytest.approx(0.5)
+    assert fig.layout.annotations[0].text == "all: 50.0%"
 
 
 def test_time_to_convert_and_trend_chart_data_convert_units():
@@ -891,6 +900,49 @@ def test_time_to_convert_and_trend_chart_data_convert_units():
         }
     )
     assert charts.trend_data(trend)["median_time"].tolist() == [2.0]
+    # Close percentile labels each get their own height (median 1.0, p25 0.91, p75 0.82).
+    assert [round(a.y, 2) for a in fig.layout.annotations] == [1.0, 0.91, 0.82]
+
+
+def test_trend_periods_that_are_cut_or_still_open_are_marked_incomplete():
+    """Guards a weekly trend whose first week began before the chosen dates, and whose last weeks' customers
+    still had time to convert, reading as real drops in conversion."""
+    from analytics.charts import journeys as charts
+
+    weeks = ["2025-10-27", "2025-11-03", "2025-11-10", "2025-11-17"]  # Mondays
+    trend = pd.DataFrame(
+        {
+            "period": pd.to_datetime(weeks),
+            "entered": [10, 10, 10, 10],
+            "converted": [3, 3, 3, 1],
+            "conversion_rate": [0.3, 0.3, 0.3, 0.1],
+            "median_seconds": [86400.0] * 4,
+            "mean_seconds": [86400.0] * 4,
+        }
+    )
+    # Chosen dates 1 Nov to 23 Nov inclusive (data end 24 Nov 00:00), window 7 days:
+    # week of 27 Oct starts before 1 Nov -> cut; week of 3 Nov ends 10 Nov, +7 days = 17 Nov <= 24 Nov -> complete;
+    # week of 10 Nov: 17 Nov + 7 days = 24 Nov, exactly the end -> complete; week of 17 Nov: 1 Dec -> still open.
+    data = charts.trend_data(
+        trend,
+        period="week",
+        first_day=dt.date(2025, 11, 1),
+        data_end=dt.datetime(2025, 11, 24),
+        window_seconds=7 * 86400.0,
+    )
+    assert data["complete"].tolist() == [False, True, True, False]
+    fig = charts.trend_figure(data, title="t", x_title="x", rate_title="r", entered_title="e")
+    assert list(fig.data[0].marker.pattern.shape) == ["/", "", "", "/"]
+    assert list(fig.data[1].marker.symbol) == ["circle-open", "circle", "circle", "circle-open"]
+    # Months have their own length: March 2026 + 14 days ends 15 April.
+    month = trend.iloc[:1].assign(period=pd.to_datetime(["2026-03-01"]))
+    for end, complete in ((dt.datetime(2026, 4, 15), True), (dt.datetime(2026, 4, 14, 23), False)):
+        flags = charts.trend_data(month, period="month", data_end=end, window_seconds=14 * 86400.0)
+        assert flags["complete"].tolist() == [complete]
+    # Without dates every period counts as complete; one period gets a category axis.
+    assert charts.trend_data(month)["complete"].tolist() == [True]
+    one = charts.trend_figure(charts.trend_data(month), title="t", x_title="x", rate_title="r", entered_title="e")
+    assert one.layout.xaxis.type == "category"
 
 
 def test_sankey_and_heatmap_data():
@@ -900,6 +952,19 @@ def test_sankey_and_heatmap_data():
     data = charts.sankey_data(links)
     assert data == {"labels": ["1. S", "2. P", "2. ended"], "source": [0, 0], "target": [1, 2], "value": [2, 1]}
     assert charts.sankey_data(links.iloc[0:0])["labels"] == []
+    # "2. ended" stays in column 2 of 3 (plotly alone would push it to the last column); in a column,
+    # nodes are stacked by size, "ended" last: P holds 2 of 3 customers, its centre at 1/3 of the column.
+    deeper = pd.concat([links, pd.DataFrame({"source": ["2. P"], "target": ["3. S"], "customers": [2]})])
+    data = charts.sankey_data(deeper)
+    assert data["labels"] == ["1. S", "2. P", "2. ended", "3. S"]
+    place = charts.sankey_layout(data)
+    assert place["x"] == pytest.approx([0.001, 0.5, 0.5, 0.999])
+    assert place["y"] == pytest.approx([0.5, 0.02 + 0.96 / 3, 0.02 + 0.96 * 2.5 / 3, 0.5])
+    # One colour per event name in every column; ended grey; two names never share a colour.
+    colours = charts.sankey_colours(data["labels"])
+    assert colours[0] == colours[3] != colours[1] and colours[2] == "#94a3b8"
+    many = [f"1. e{i}" for i in range(9)]
+    assert len(set(charts.sankey_colours(many))) == 9
     matrix = pd.DataFrame(
         {
             "channel": ["website", "store"],
@@ -974,3 +1039,28 @@ def test_funnel_customers_match_the_reference_customer_by_customer(table, order,
     got = j.funnel_customers(frame, steps, window=dt.timedelta(hours=window), order=order, exclusions=exclusions)
     want = reference(hours_rows(frame), steps, window, order=order, exclusions=exclusions)
     assert per_customer_hours(got) == want
+
+
+def test_a_numeric_breakdown_groups_customers_into_the_eu_size_classes(mem_con):
+    """Guards the breakdown by employees drawing one bar per head count: the EU SME classes
+    (2003/361/EC: micro < 10, small < 50, medium < 250) with their edges in the right class."""
+    heads = {"a": 0, "b": 9, "c": 10, "d": 49, "e": 50, "f": 249, "g": 250, "h": 12000, "i": None}
+    cur = _seed(mem_con, [], customers=tuple(heads))
+    for customer, n in heads.items():
+        cur.execute("UPDATE customers SET employees = ? WHERE customer_id = ?", [n, customer])
+    groups = j.customer_groups(cur, "employees").set_index("customer_id")["value"].to_dict()
+    assert pd.isna(groups.pop("i"))  # no head count: no class (the breakdown shows it as "(none)")
+    assert groups == {
+        "a": "under 10",
+        "b": "under 10",
+        "c": "10–49",
+        "d": "10–49",
+        "e": "50–249",
+        "f": "50–249",
+        "g": "250 or more",
+        "h": "250 or more",
+    }
+    # Text columns stay as they are.
+    assert set(j.customer_groups(cur, "country")["value"]) == {"DE"}
+    with pytest.raises(j.FunnelInputError):
+        j.customer_groups(cur, "email")
