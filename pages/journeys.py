@@ -149,9 +149,10 @@ def load_dropoff_paths(filters, version: int, level: str, steps: tuple, options:
 
 
 @st.cache_data(ttl=600, max_entries=32, show_spinner=False)
-def load_paths(filters, version: int, level: str, start: str, depth: int, top_events: int):
+def load_paths(filters, version: int, level: str, start: str, depth: int, top_events: int, top_paths: int):
     cur = cursor()
-    return jn.paths(jn.journey_events(cur, filters, level=level), start, depth=depth, top_events=top_events, con=cur)
+    events = jn.journey_events(cur, filters, level=level)
+    return jn.paths(events, start, depth=depth, top_events=top_events, top_paths=top_paths, con=cur)
 
 
 @st.cache_data(ttl=600, max_entries=32, show_spinner=False)
@@ -173,6 +174,7 @@ def load_loyalty(filters, version: int) -> tuple[dict[str, float], pd.DataFrame]
 
 # Widgets of a closed tab are not drawn, and Streamlit forgets the value of a widget that is not drawn.
 # Re-assigning the values of a closed tab's widgets keeps the user's choices for when they come back.
+# (Buttons cannot be re-assigned, so no prefix here may match a button's key.)
 TAB_WIDGETS = {
     "funnel": (
         "j_level",
@@ -192,7 +194,7 @@ TAB_WIDGETS = {
         "j_drop_paths",
         "j_dropped_all",
     ),
-    "paths": ("j_path_level", "j_path_start_", "j_path_depth", "j_path_top"),
+    "paths": ("j_path_level", "j_path_start_", "j_path_depth", "j_path_top", "j_path_count"),
     "touchpoints": ("j_touch_measure",),
     "moments": ("j_research_days",),
 }
@@ -257,6 +259,61 @@ def level_choice(label: str, default: str, *, key: str) -> str:
     return choice or default
 
 
+MAX_STEPS = 10
+
+
+def _change_step_count(key: str, change: int) -> None:
+    st.session_state[key] = min(MAX_STEPS, max(2, st.session_state[key] + change))
+
+
+def step_picker(level: str, choices: list[str], default: list[str]) -> list[str]:
+    """One box per step, in order (a step may repeat an earlier one), with buttons to add or remove the last."""
+    count_key = f"j_steps_{level}_count"
+    if count_key not in st.session_state:
+        st.session_state[count_key] = max(2, len(default))
+    count = st.session_state[count_key]
+    st.markdown(
+        _("**Steps, in order**"),
+        help=_(
+            "Pick one event per step, in the order customers should take them. A step may repeat an earlier "
+            "one: a funnel with “purchase” twice counts customers who bought twice."
+        ),
+    )
+    steps: list[str] = []
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        for k in range(1, count + 1):
+            if k <= len(default):
+                suggested = default[k - 1]
+            else:  # a new step: the first event not used yet
+                suggested = next((c for c in choices if c not in steps), choices[0])
+            steps.append(
+                st.selectbox(
+                    _("Step {k}").format(k=k),
+                    choices,
+                    index=choices.index(suggested),
+                    key=f"j_steps_{level}_{k}",
+                    width=190,
+                )
+            )
+        st.button(
+            _("Add a step"),
+            icon=":material/add:",
+            key=f"j_step_add_{level}",
+            disabled=count >= MAX_STEPS,
+            on_click=_change_step_count,
+            args=(count_key, 1),
+        )
+        st.button(
+            _("Remove the last step"),
+            icon=":material/remove:",
+            key=f"j_step_remove_{level}",
+            disabled=count <= 2,
+            on_click=_change_step_count,
+            args=(count_key, -1),
+        )
+    return steps
+
+
 def funnel_tab() -> None:
     with st.container(border=True):
         st.subheader(_("Build the funnel"))
@@ -265,13 +322,7 @@ def funnel_tab() -> None:
         default_steps = [s for s in ("awareness", "interest", "consideration", "intent", "purchase") if s in choices]
         if level == "event":
             default_steps = [s for s in ("site_visit", "product_view", "add_to_cart", "purchase") if s in choices]
-        steps = st.multiselect(
-            _("Steps, in order"),
-            choices,
-            default=default_steps or choices[:2],
-            key=f"j_steps_{level}",
-            help=_("Pick the steps in the order customers should take them."),
-        )
+        steps = step_picker(level, choices, default_steps or choices[:2])
         with st.container(horizontal=True):
             window_value = st.number_input(
                 _("Conversion window"), min_value=1, max_value=1000, value=14, step=1, key="j_window"
@@ -322,6 +373,12 @@ def funnel_tab() -> None:
     window_seconds = float(window_value * UNITS[unit][1])
     exclusions = ((excluded, excl_range[0], excl_range[1]),) if excluded is not None else ()
     funnel_options = (window_seconds, order, exclusions, None if step_windows is None else tuple(step_windows))
+
+    def step_label(k: int) -> str:
+        """A step as the selectors name it: "3. consideration", or "3 of 5" in a funnel in any order."""
+        if order == "unordered":
+            return _("{k} of {n} steps").format(k=k, n=len(steps))
+        return f"{k}. {steps[k - 1]}"
 
     funnel = None
     definition = (f, ctx.version, level, tuple(steps), funnel_options)  # the cache key of every funnel read
@@ -391,6 +448,7 @@ def funnel_tab() -> None:
                     of_first=_("of first"),
                     of_previous=_("of previous"),
                     customers=_("customers"),
+                    numbered=order != "unordered",
                 ),
                 width="stretch",
                 key="j_funnel_chart",
@@ -477,7 +535,7 @@ def funnel_tab() -> None:
                     _("From step to step"),
                     pairs,
                     index=pairs.index((1, len(steps))),
-                    format_func=lambda p: f"{p[0]}. {steps[p[0] - 1]} → {p[1]}. {steps[p[1] - 1]}",
+                    format_func=lambda p: f"{step_label(p[0])} → {step_label(p[1])}",
                     key="j_ttc_pair",
                 )
                 bins, summary = load_time_to_convert(*definition, pair[0], pair[1])
@@ -600,7 +658,7 @@ def funnel_tab() -> None:
                 drop_step = st.selectbox(
                     _("Dropped out before step"),
                     list(range(2, len(steps) + 1)),
-                    format_func=lambda k: f"{k}. {steps[k - 1]}",
+                    format_func=step_label,
                     key="j_drop_step",
                 )
                 n_dropped, listed = load_dropped(*definition, drop_step, DROPPED_PREVIEW)
@@ -633,7 +691,11 @@ def funnel_tab() -> None:
                             ).format(n=fmt_number(EXCEL_ROWS))
                         )
                 with st.container(horizontal=True, vertical_alignment="bottom"):
-                    suggested = _("Dropped before {step}").format(step=steps[drop_step - 1])
+                    suggested = (
+                        _("Dropped before {step}").format(step=steps[drop_step - 1])
+                        if order != "unordered"
+                        else _("Stopped at {k} of {n} steps").format(k=drop_step - 1, n=len(steps))
+                    )
                     segment_name = st.text_input(
                         _("Save them as a segment named"),
                         value=suggested,
@@ -694,7 +756,16 @@ def paths_tab() -> None:
         top_events = st.slider(
             _("Separate events"), 3, 15, 8, key="j_path_top", help=_("Rarer events are lumped together as “other”.")
         )
-    path_table, path_links = load_paths(f, ctx.version, path_level, start, depth, top_events)
+        top_paths = st.slider(
+            _("Paths shown"),
+            5,
+            50,
+            15,
+            step=5,
+            key="j_path_count",
+            help=_("The most frequent paths are drawn; more paths cover more customers but crowd the chart."),
+        )
+    path_table, path_links = load_paths(f, ctx.version, path_level, start, depth, top_events, top_paths)
     if path_links.empty:
         st.info(_("Nobody in this selection did anything after “{start}”.").format(start=start))
     else:

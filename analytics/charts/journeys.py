@@ -88,9 +88,14 @@ def funnel_figure(
     of_first: str = "of first",
     of_previous: str = "of previous",
     customers: str = "customers",
+    numbered: bool = True,
 ) -> go.Figure:
-    """funnel_data output -> plotly funnel with the count, "% of first" and "% of previous" on each bar."""
-    labels = [f"{s}. {n}" for s, n in zip(data["step"], data["name"], strict=True)]
+    """funnel_data output -> plotly funnel with the count, "% of first" and "% of previous" on each bar.
+
+    Bars are labelled "<step>. <name>"; ``numbered=False`` shows the names alone (a funnel in any order
+    names its steps "2 of 5" already).
+    """
+    labels = [f"{s}. {n}" if numbered else str(n) for s, n in zip(data["step"], data["name"], strict=True)]
     text = [
         f"{c:,} · {pf:.1%} {of_first} · {pp:.1%} {of_previous}"
         for c, pf, pp in zip(

@@ -33,6 +33,26 @@ def _metric(at, label):
     return next(m.value for m in at.metric if m.label == label)
 
 
+def _steps(at, level="stage"):
+    """The funnel's steps as the step boxes show them, in order."""
+    boxes = [b for b in at.selectbox if b.key and b.key.startswith(f"j_steps_{level}_")]
+    return [b.value for b in sorted(boxes, key=lambda b: int(b.key.rsplit("_", 1)[1]))]
+
+
+def _set_steps(at, names, level="stage"):
+    """Add or remove step boxes with the page's buttons until there are len(names), then pick the names."""
+    while len(_steps(at, level)) < len(names):
+        at.button(key=f"j_step_add_{level}").click().run()
+    while len(_steps(at, level)) > len(names):
+        at.button(key=f"j_step_remove_{level}").click().run()
+    for k, name in enumerate(names, start=1):
+        at.selectbox(key=f"j_steps_{level}_{k}").set_value(name)
+    at.run()
+    assert not at.exception, at.exception
+    assert _steps(at, level) == list(names)
+    return at
+
+
 def _open_tab(at, label):
     """Switch the lazy tabs (they rerun on a switch, and only the open tab is drawn)."""
     at.session_state["j_tab"] = label
@@ -70,13 +90,13 @@ def test_journeys_page_renders_funnel_tabs_and_charts(page):
 
 def test_the_funnel_choices_survive_a_visit_to_another_tab(page):
     at = _run()
-    at.multiselect(key="j_steps_stage").set_value(["awareness", "purchase"]).run()
+    _set_steps(at, ["awareness", "purchase"])
     at.selectbox(key="j_order").set_value("strict").run()
     converted = _metric(at, "Converted")
     _open_tab(at, "Paths")
     at.slider(key="j_path_depth").set_value(3).run()
     _open_tab(at, "Funnel")
-    assert at.multiselect(key="j_steps_stage").value == ["awareness", "purchase"]
+    assert _steps(at) == ["awareness", "purchase"]
     assert at.selectbox(key="j_order").value == "strict"
     assert _metric(at, "Converted") == converted
     _open_tab(at, "Paths")
@@ -117,8 +137,7 @@ def test_changing_the_steps_and_order_changes_the_funnel(page):
     """Guards against a cached funnel that ignores the builder's controls."""
     at = _run()
     converted_five = _metric(at, "Converted")
-    at.multiselect(key="j_steps_stage").set_value(["awareness", "purchase"]).run()
-    assert not at.exception
+    _set_steps(at, ["awareness", "purchase"])
     converted_short = _metric(at, "Converted")
     assert int(converted_short.replace(",", "")) > int(converted_five.replace(",", ""))
     at.selectbox(key="j_order").set_value("strict").run()
@@ -127,12 +146,11 @@ def test_changing_the_steps_and_order_changes_the_funnel(page):
     assert int(converted_strict.replace(",", "")) <= int(converted_short.replace(",", ""))
 
 
-def test_one_step_asks_for_more_and_an_exclusion_and_breakdown_render(page):
+def test_the_step_boxes_keep_at_least_two_steps_and_an_exclusion_and_breakdown_render(page):
     at = _run()
-    at.multiselect(key="j_steps_stage").set_value(["awareness"]).run()
-    assert not at.exception
-    assert any("at least two steps" in i.value for i in at.info)
-    at.multiselect(key="j_steps_stage").set_value(["awareness", "interest", "purchase"]).run()
+    _set_steps(at, ["awareness", "purchase"])
+    assert at.button(key="j_step_remove_stage").disabled  # a funnel needs two steps: no way to go below
+    _set_steps(at, ["awareness", "interest", "purchase"])
     at.selectbox(key="j_exclusion_stage").set_value("service").run()
     at.selectbox(key="j_breakdown").set_value("segment").run()
     assert not at.exception
@@ -143,7 +161,7 @@ def test_event_steps_and_per_step_windows(page):
     at = _run()
     at.segmented_control(key="j_level").set_value("event").run()
     assert not at.exception
-    assert at.multiselect(key="j_steps_event").value == ["site_visit", "product_view", "add_to_cart", "purchase"]
+    assert _steps(at, "event") == ["site_visit", "product_view", "add_to_cart", "purchase"]
     at.toggle(key="j_per_step").set_value(True).run()
     assert not at.exception
     assert at.number_input(key="j_step_window_2").value == 14
@@ -183,3 +201,53 @@ def test_saving_the_dropped_customers_as_a_segment(page):
     finally:
         con.close()
     assert name == "Journey drop-outs" and len(ids) > 0
+
+
+def test_a_funnel_can_repeat_a_step_and_counts_it_as_a_second_event(page):
+    """Guards rule 4 being reachable from the page: "purchase" twice is the repeat-purchase funnel, and its
+    second step counts only customers with a second purchase (the engine's count on the sidebar's period)."""
+    from analytics import overview, store
+
+    con = store.connect(page)  # before the page opens its own connection to the file
+    try:
+        first, last = overview.filter_options(con)["period"]
+        period = Filters(start=max(first, last - dt.timedelta(days=364)), end=last)  # the sidebar's default
+        events = journeys.journey_events(con, period, level="stage").df()
+    finally:
+        con.close()
+    expected = tuple(journeys.funnel(events, ["purchase", "purchase"])["customers"])
+
+    at = _run()
+    _set_steps(at, ["purchase", "purchase"], level="stage")
+    once, twice = at.dataframe[0].value["Customers"].tolist()
+    assert 0 < twice < once
+    assert (once, twice) == expected
+
+
+def test_more_paths_shown_cover_more_customers_and_the_caption_says_how_many(page):
+    """Guards a Sankey of the top 15 paths read as everyone's journey: the caption names the covered share,
+    and asking for more paths raises it."""
+    at = _run()
+    _open_tab(at, "Paths")
+    few = at.dataframe[0].value
+    assert len(few) == 15
+    covered = few["Share"].sum()
+    assert any(f"The 15 most frequent paths, followed by {covered:.1%}" in c.value for c in at.caption)
+    at.slider(key="j_path_count").set_value(50).run()
+    assert not at.exception
+    more = at.dataframe[0].value
+    assert len(more) == 50 and more["Share"].sum() > covered
+    assert more["Customers"].head(15).tolist() == few["Customers"].tolist()  # the same top paths first
+
+
+def test_a_funnel_in_any_order_names_its_steps_by_count_everywhere(page):
+    """Guards step names in the selectors ("2. interest") that a funnel in any order does not have: its step k
+    is "any k of the n steps", in the chart, the table and the selectors alike."""
+    at = _run()
+    at.selectbox(key="j_order").set_value("unordered").run()
+    assert not at.exception
+    assert at.dataframe[0].value["Name"].tolist() == ["1 of 5", "2 of 5", "3 of 5", "4 of 5", "5 of 5"]
+    assert at.selectbox(key="j_drop_step").options == ["2 of 5 steps", "3 of 5 steps", "4 of 5 steps", "5 of 5 steps"]
+    assert at.selectbox(key="j_ttc_pair").value == (1, 5)
+    assert "1 of 5 steps → 5 of 5 steps" in at.selectbox(key="j_ttc_pair").options
+    assert _segment_name_box(at).value == "Stopped at 1 of 5 steps"

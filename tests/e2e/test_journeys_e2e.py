@@ -47,9 +47,8 @@ def test_a_funnel_built_from_event_names_draws_its_chart_and_step_table(shared_s
     expect(current(page, "j_level").get_by_role("radio", name="Event names", exact=True)).to_have_count(1)
     level.click()
     wait_for_app(page)
-    steps = current(page, "j_steps_event")
-    for name in EVENT_STEPS:
-        expect(steps).to_contain_text(name, timeout=WAIT)
+    for k, name in enumerate(EVENT_STEPS, start=1):  # one box per step, in order
+        expect(current(page, f"j_steps_event_{k}").get_by_role("combobox")).to_have_value(name, timeout=WAIT)
 
     # The chart shows the new steps (one bar per step) with customer counts on the bars.
     expect(chart).to_contain_text(f"1. {EVENT_STEPS[0]}", timeout=WAIT)
