@@ -1221,6 +1221,28 @@ def sankey_nodes(links: pd.DataFrame) -> tuple[list[str], list[int], list[int]]:
 # --- touchpoints and moments of truth -------------------------------------------------------
 
 
+def touchpoint_reach(cur: duckdb.DuckDBPyConnection, filters: Filters) -> dict[str, int]:
+    """Store and filters -> customers with a touchpoint on a known channel, and how many of them had a
+    digital one, an analogue one and both (each customer counted once, so the shares can overlap)."""
+    rel = journey_events(cur, filters)
+    cur.register("reach_src", rel)
+    row = cur.execute(
+        """
+        WITH per AS (
+            SELECT customer_id,
+                   bool_or(channel IN (SELECT unnest($digital))) AS digital,
+                   bool_or(channel IN (SELECT unnest($analogue))) AS analogue
+            FROM reach_src WHERE channel IS NOT NULL GROUP BY customer_id
+        )
+        SELECT count(*), count(*) FILTER (WHERE digital), count(*) FILTER (WHERE analogue),
+               count(*) FILTER (WHERE digital AND analogue)
+        FROM per
+        """,
+        {"digital": list(schema.DIGITAL_CHANNELS), "analogue": list(schema.ANALOGUE_CHANNELS)},
+    ).fetchone()
+    return dict(zip(("customers", "digital", "analogue", "both"), (int(v) for v in row), strict=True))
+
+
 def touchpoint_matrix(cur: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
     """Store and filters -> one row per (channel, stage): kind ("digital"/"analogue"/"other"),
     interactions, customers; channels in schema order (digital first), stages in journey order."""

@@ -156,6 +156,11 @@ def load_paths(filters, version: int, level: str, start: str, depth: int, top_ev
 
 
 @st.cache_data(ttl=600, max_entries=32, show_spinner=False)
+def load_reach(filters, version: int) -> dict[str, int]:
+    return jn.touchpoint_reach(cursor(), filters)
+
+
+@st.cache_data(ttl=600, max_entries=32, show_spinner=False)
 def load_touchpoints(filters, version: int) -> pd.DataFrame:
     return jn.touchpoint_matrix(cursor(), filters)
 
@@ -499,7 +504,8 @@ def funnel_tab() -> None:
                             _("Entered"): bd["entered"],
                             _("Converted"): bd["converted"],
                             _("Conversion"): bd["conversion"],
-                            _("p-value (Holm)"): bd["p_adjusted"],
+                            # No test without "the rest" (one value only): a dash, not an empty cell.
+                            _("p-value (Holm)"): bd["p_adjusted"].map(lambda v: "–" if pd.isna(v) else f"{v:.3f}"),
                             _("Compared with the rest"): bd["direction"].map(
                                 {
                                     "higher": _("significantly higher"),
@@ -515,7 +521,6 @@ def funnel_tab() -> None:
                         width="stretch",
                         column_config={
                             _("Conversion"): st.column_config.NumberColumn(format="percent"),
-                            _("p-value (Holm)"): st.column_config.NumberColumn(format="%.3f"),
                         },
                     )
                     st.caption(
@@ -824,11 +829,40 @@ def touchpoints_tab() -> None:
             width="stretch",
             key="j_heatmap",
         )
-        kinds = matrix.groupby("kind")[measure].sum()
-        total = kinds.sum()
         with st.container(horizontal=True):
-            st.metric(_("Digital share"), fmt_pct(kinds.get("digital", 0) / total if total else None), border=True)
-            st.metric(_("Analogue share"), fmt_pct(kinds.get("analogue", 0) / total if total else None), border=True)
+            if measure == "interactions":
+                kinds = matrix.groupby("kind")["interactions"].sum()
+                total = kinds.sum()
+                st.metric(
+                    _("Digital share"),
+                    fmt_pct(kinds.get("digital", 0) / total if total else None),
+                    help=_("Interactions on digital channels, as a share of all interactions with a channel."),
+                    border=True,
+                )
+                st.metric(
+                    _("Analogue share"),
+                    fmt_pct(kinds.get("analogue", 0) / total if total else None),
+                    help=_("Interactions on analogue channels, as a share of all interactions with a channel."),
+                    border=True,
+                )
+            else:
+                reach = load_reach(f, ctx.version)
+                everyone = reach["customers"]
+                for label, part, text in (
+                    (_("Reached on digital channels"), "digital", _("Customers with at least one digital touchpoint.")),
+                    (
+                        _("Reached on analogue channels"),
+                        "analogue",
+                        _("Customers with at least one analogue touchpoint."),
+                    ),
+                    (_("Reached on both"), "both", _("Customers with digital and analogue touchpoints.")),
+                ):
+                    st.metric(
+                        label,
+                        fmt_pct(reach[part] / everyone if everyone else None),
+                        help=text + " " + _("Each customer counts once, so the shares overlap."),
+                        border=True,
+                    )
         heat_table = heat.reset_index(names=_("Channel"))
         download_buttons(heat_table, "touchpoints", key="j_touch")
         st.caption(

@@ -251,3 +251,35 @@ def test_a_funnel_in_any_order_names_its_steps_by_count_everywhere(page):
     assert at.selectbox(key="j_ttc_pair").value == (1, 5)
     assert "1 of 5 steps → 5 of 5 steps" in at.selectbox(key="j_ttc_pair").options
     assert _segment_name_box(at).value == "Stopped at 1 of 5 steps"
+
+
+def test_touchpoints_counted_by_customers_show_each_customer_once(page):
+    """Guards a "digital share" of summed cell counts in the Customers view (a customer counted once per cell):
+    the view shows reach, each customer once, checked against a count of distinct customers per kind."""
+    from analytics import overview, schema, store
+
+    con = store.connect(page)
+    try:
+        first, last = overview.filter_options(con)["period"]
+        start = max(first, last - dt.timedelta(days=364))
+        digital, analogue, everyone = con.execute(
+            "SELECT count(DISTINCT customer_id) FILTER (WHERE channel IN (SELECT unnest($d))), "
+            "count(DISTINCT customer_id) FILTER (WHERE channel IN (SELECT unnest($a))), "
+            "count(DISTINCT customer_id) FROM interactions "
+            "WHERE channel IS NOT NULL AND occurred_at >= $s AND occurred_at < $e",
+            {
+                "d": list(schema.DIGITAL_CHANNELS),
+                "a": list(schema.ANALOGUE_CHANNELS),
+                "s": start,
+                "e": last + dt.timedelta(days=1),
+            },
+        ).fetchone()
+    finally:
+        con.close()
+    at = _run()
+    _open_tab(at, "Touchpoints")
+    at.segmented_control(key="j_touch_measure").set_value("customers").run()
+    assert not at.exception
+    assert _metric(at, "Reached on digital channels") == f"{digital / everyone:.1%}"
+    assert _metric(at, "Reached on analogue channels") == f"{analogue / everyone:.1%}"
+    assert "Digital share" not in [m.label for m in at.metric]

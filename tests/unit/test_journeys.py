@@ -766,6 +766,9 @@ def test_touchpoint_matrix_counts_channel_by_stage_and_marks_the_kind(mem_con):
     ]
     pivot = j.touchpoint_pivot(matrix)
     assert pivot.loc["website", "interest"] == 2 and pivot.loc["website", "purchase"] == 0
+    # Reach counts each customer once: a (website and store), b (website only), c (no touchpoint).
+    reach = j.touchpoint_reach(cur, Filters(start=dt.date(2026, 1, 1), end=dt.date(2026, 12, 31)))
+    assert reach == {"customers": 2, "digital": 2, "analogue": 1, "both": 1}
 
 
 def test_moments_of_truth_and_loyalty_loop_on_a_hand_made_store(mem_con):
