@@ -213,6 +213,13 @@ def keep_closed_tab_widgets(closed: list[str]) -> None:
             st.session_state[key] = st.session_state[key]
 
 
+def fmt_days(days: float | None) -> str:
+    """A number of days -> "77.3 days", or a dash when there is none."""
+    if days is None or pd.isna(days):
+        return fmt_number(None)
+    return _("{n} days").format(n=fmt_number(days, 1))
+
+
 def fmt_duration(seconds: float | None) -> str:
     """Seconds -> '3.2 h' or '4.5 days' (the unit that reads best)."""
     if seconds is None or pd.isna(seconds):
@@ -904,7 +911,7 @@ def moments_tab() -> None:
         )
         st.metric(
             _("First touch to first purchase"),
-            _("{n} days").format(n=fmt_number(moments["median_days_first_touch_to_purchase"], 1)),
+            fmt_days(moments["median_days_first_touch_to_purchase"]),
             help=_("Median time from a buyer's first interaction to their first purchase."),
             border=True,
         )
@@ -925,8 +932,8 @@ def moments_tab() -> None:
             border=True,
         )
         st.metric(
-            _("Median days between purchases"),
-            fmt_number(loyalty["median_days_between"], 1),
+            _("Time between purchases (median)"),
+            fmt_days(loyalty["median_days_between"]),
             help=_("Between two consecutive purchases of the same customer, both in the period."),
             border=True,
         )
@@ -939,6 +946,8 @@ def moments_tab() -> None:
                 title=_("Days between a customer's purchases"),
                 x_title=_("Days between purchases"),
                 y_title=_("Repeat purchases"),
+                median=loyalty["median_days_between"],
+                median_text=_("median"),
             ),
             width="stretch",
             key="j_gap_chart",

@@ -496,8 +496,17 @@ def purchase_gap_data(gaps: pd.DataFrame, *, bins: int = 20) -> pd.DataFrame:
     return pd.DataFrame({"bin_start": edges[:-1], "bin_end": edges[1:], "purchases": counts})
 
 
-def purchase_gap_figure(data: pd.DataFrame, *, title: str, x_title: str, y_title: str) -> go.Figure:
-    """purchase_gap_data output -> histogram of the days between a customer's purchases."""
+def purchase_gap_figure(
+    data: pd.DataFrame,
+    *,
+    title: str,
+    x_title: str,
+    y_title: str,
+    median: float | None = None,
+    median_text: str = "median",
+) -> go.Figure:
+    """purchase_gap_data output -> histogram of the days between a customer's purchases, with a line at the
+    median when one is given."""
     fig = go.Figure(
         go.Bar(
             x=(data["bin_start"] + data["bin_end"]) / 2,
@@ -508,4 +517,11 @@ def purchase_gap_figure(data: pd.DataFrame, *, title: str, x_title: str, y_title
         )
     )
     apply_layout(fig, title=title, x_title=x_title, y_title=y_title)
+    if median is not None and not pd.isna(median):
+        fig.add_vline(
+            x=median,
+            line={"color": PALETTE[3]},
+            annotation={"text": f"{median_text}: {median:.1f}", "font": {"color": PALETTE[3]}},
+            annotation_position="top right",
+        )
     return fig

@@ -283,3 +283,19 @@ def test_touchpoints_counted_by_customers_show_each_customer_once(page):
     assert _metric(at, "Reached on digital channels") == f"{digital / everyone:.1%}"
     assert _metric(at, "Reached on analogue channels") == f"{analogue / everyone:.1%}"
     assert "Digital share" not in [m.label for m in at.metric]
+
+
+def test_moments_show_the_time_between_purchases_in_days(page):
+    """Guards "77.3" without a unit among percentages: the loyalty loop's median, with "days"."""
+    from analytics import overview, store
+
+    con = store.connect(page)
+    try:
+        first, last = overview.filter_options(con)["period"]
+        period = Filters(start=max(first, last - dt.timedelta(days=364)), end=last)
+        loyalty, _gaps = journeys.loyalty_loop(con, period)
+    finally:
+        con.close()
+    at = _run()
+    _open_tab(at, "Moments of truth")
+    assert _metric(at, "Time between purchases (median)") == f"{loyalty['median_days_between']:,.1f} days"

@@ -989,6 +989,11 @@ def test_purchase_gap_data_bins_the_days():
     data = charts.purchase_gap_data(pd.DataFrame({"customer_id": ["a", "a", "b"], "days": [10.0, 20.0, 30.0]}), bins=2)
     assert data["purchases"].tolist() == [1, 2]
     assert charts.purchase_gap_data(pd.DataFrame(columns=["customer_id", "days"])).empty
+    # The median of 10, 20, 30 days is 20: a line there, labelled with its value.
+    fig = charts.purchase_gap_figure(data, title="t", x_title="days", y_title="n", median=20.0, median_text="median")
+    (line,) = fig.layout.shapes
+    assert line.x0 == line.x1 == 20.0 and fig.layout.annotations[0].text == "median: 20.0"
+    assert not charts.purchase_gap_figure(data, title="t", x_title="d", y_title="n", median=float("nan")).layout.shapes
 
 
 def test_customer_details_hold_no_personal_data(mem_con):
