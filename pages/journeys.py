@@ -272,6 +272,7 @@ def level_choice(label: str, default: str, *, key: str) -> str:
 
 
 MAX_STEPS = 10
+COUNT = st.column_config.NumberColumn(format="localized", step=1)  # whole numbers with thousands separators
 
 
 def _change_step_count(key: str, change: int) -> None:
@@ -483,6 +484,8 @@ def funnel_tab() -> None:
                 hide_index=True,
                 width="stretch",
                 column_config={
+                    _("Customers"): COUNT,
+                    _("Dropped before this step"): COUNT,
                     _("% of first"): st.column_config.NumberColumn(format="percent"),
                     _("% of previous"): st.column_config.NumberColumn(format="percent"),
                 },
@@ -527,6 +530,8 @@ def funnel_tab() -> None:
                         hide_index=True,
                         width="stretch",
                         column_config={
+                            _("Entered"): COUNT,
+                            _("Converted"): COUNT,
                             _("Conversion"): st.column_config.NumberColumn(format="percent"),
                         },
                     )
@@ -801,7 +806,7 @@ def paths_tab() -> None:
             shown_paths,
             hide_index=True,
             width="stretch",
-            column_config={_("Share"): st.column_config.NumberColumn(format="percent")},
+            column_config={_("Customers"): COUNT, _("Share"): st.column_config.NumberColumn(format="percent")},
         )
         download_buttons(shown_paths, "paths", key="j_paths")
 
