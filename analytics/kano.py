@@ -636,6 +636,40 @@ def validate(responses: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return valid[order], problems_frame
 
 
+#: What a Kano answers file needs, in either layout: the feature asked about and the two answers.
+REQUIRED_PARTS: tuple[str, ...] = ("feature", "functional", "dysfunctional")
+
+
+def missing_parts(frame: pd.DataFrame) -> tuple[str, ...]:
+    """Uploaded table -> the parts of a Kano answers file it lacks, from ``REQUIRED_PARTS``; () when it has them all.
+
+    Long layout: a column for the feature, the functional and the dysfunctional answer (named as
+    :func:`prepare` reads them). Wide layout (``<feature>_functional`` columns): the feature is in
+    the column names, so only an answer kind that no column holds is missing. A table that is
+    neither (say, a customer list) lacks all three. An empty tuple does not promise usable rows:
+    :func:`prepare` still checks every row.
+    """
+    renamed = frame.rename(columns=_canonical_long_names(frame.columns))
+    if is_wide(renamed):
+        kinds = {kind for parsed in map(split_wide_column, frame.columns) if parsed for kind in parsed[1:]}
+        return tuple(k for k in REQUIRED_PARTS[1:] if k not in kinds)
+    return tuple(p for p in REQUIRED_PARTS if p not in renamed.columns)
+
+
+def readable_problems(problems: pd.DataFrame, *, empty: str = "(empty)", whole: str = "–") -> pd.DataFrame:
+    """Problems (row, column, value, reason) -> the same rows as text for a table: no row -> ``whole``, no value -> ``empty``.
+
+    A problem without a row concerns the whole file or a whole column; a missing value was an
+    empty cell. Row numbers become text ('12') so that both kinds fit one column.
+    """
+    out = problems.reindex(columns=list(PROBLEM_COLUMNS)).copy()
+    out["row"] = [whole if _blank_to_none(r) is None else str(int(float(r))) for r in out["row"]]
+    out["column"] = [whole if _blank_to_none(c) is None else str(c) for c in out["column"]]
+    out["value"] = [empty if _blank_to_none(v) is None else str(v) for v in out["value"]]
+    out["reason"] = out["reason"].map(lambda r: "" if _blank_to_none(r) is None else str(r))
+    return out.reset_index(drop=True)
+
+
 def prepare(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Uploaded answers in long or wide layout -> (valid long rows ready to store, problems per row)."""
     renamed = frame.rename(columns=_canonical_long_names(frame.columns))

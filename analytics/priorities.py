@@ -15,7 +15,9 @@ Sources
   Methods: A Comparative Study. Springer, ch. 2. (criteria rescaled to 0..1, cost criteria
   inverted, weighted mean)
 - Berger et al. (1993), Kano's methods...: fix must-be gaps first, then one-dimensional, then
-  attractive qualities. (the order of :func:`suggested_order`)
+  attractive qualities. (the order of :func:`suggested_order`); a requirement the survey has not
+  classified takes the place its MoSCoW class stands for (must with must-be, should with
+  one-dimensional, could with attractive), and won't-haves and rejected requirements come last.
 
 Every change to the catalogue is written to ``audit_log`` (action ``requirement.add``,
 ``requirement.update`` or ``requirement.delete``, subject the requirement id, details JSON of
@@ -50,6 +52,20 @@ NUMERIC: tuple[str, ...] = ("effort", "urgency", "importance", "risk")
 
 #: Kano categories in the order the suggested order takes them; anything else comes after.
 KANO_ORDER: tuple[str, ...] = ("M", "O", "A", "I")
+
+#: Groups of the suggested order, first to last (``order_group`` of :func:`suggested_order` is the
+#: 1-based position in this tuple).
+ORDER_GROUPS: tuple[str, ...] = (
+    "must",  # Kano must-be, or no Kano category and MoSCoW must
+    "should",  # Kano one-dimensional, or no Kano category and MoSCoW should
+    "could",  # Kano attractive, or no Kano category and MoSCoW could
+    "indifferent",  # Kano indifferent
+    "unclassified",  # neither a Kano category nor a MoSCoW class
+    "reverse",  # Kano reverse or questionable
+    "last",  # MoSCoW won't or status rejected, whatever the Kano category
+)
+_GROUP_OF_KANO = {c: i + 1 for i, c in enumerate(KANO_ORDER)}
+_GROUP_OF_MOSCOW = {"must": 1, "should": 2, "could": 3}
 
 #: Default share of the total effort the musts may take (DSDM: 60 %).
 MUST_SHARE_LIMIT = 0.6
@@ -404,15 +420,19 @@ def moscow_board(
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Requirements (moscow, effort, status) -> (board: one row per MoSCoW class, check of the musts' effort share).
 
-    board columns: moscow, requirements, effort, share_of_effort (of the total effort). The total
-    is the effort of must, should and could (won't is not planned, unless ``include_wont``);
-    requirements with a status in ``exclude_statuses`` and without a class are left out; a missing
-    effort counts as 0. check: must_effort, total_effort, must_share (NaN for no effort),
+    board columns: moscow, requirements, effort, share_of_effort (of the total effort), listed,
+    listed_effort. The total is the effort of must, should and could (won't is not planned, unless
+    ``include_wont``); requirements, effort and share count only the requirements that are not in
+    ``exclude_statuses``, while listed and listed_effort count every requirement of the class,
+    whatever its status (what a board column lists). Requirements without a class are left out; a
+    missing effort counts as 0. check: must_effort, total_effort, must_share (NaN for no effort),
     limit, within_limit (True when must_share <= limit), unestimated (planned requirements without
     effort).
     """
     frame = requirements.copy()
     frame["moscow"] = frame["moscow"].map(lambda v: normalise_moscow(v) if not _is_missing(v) else None)
+    listed = frame["moscow"]
+    listed_effort = pd.to_numeric(frame["effort"], errors="coerce").fillna(0)
     if "status" in frame.columns and exclude_statuses:
         frame = frame[~frame["status"].isin(list(exclude_statuses))]
     frame = frame[frame["moscow"].notna()]
@@ -423,6 +443,8 @@ def moscow_board(
         mask = frame["moscow"] == cls
         rows.append({"moscow": cls, "requirements": int(mask.sum()), "effort": float(effort[mask].fillna(0).sum())})
     board = pd.DataFrame(rows)
+    board["listed"] = [int((listed == cls).sum()) for cls in MOSCOW]
+    board["listed_effort"] = [float(listed_effort[listed == cls].sum()) for cls in MOSCOW]
     total = float(board.loc[board["moscow"].isin(planned_classes), "effort"].sum())
     board["share_of_effort"] = [
         (e / total if total > 0 and m in planned_classes else np.nan)
@@ -513,24 +535,40 @@ def weighted_scores(requirements: pd.DataFrame, criteria: Sequence[Criterion] = 
     return out
 
 
-def suggested_order(requirements: pd.DataFrame) -> pd.DataFrame:
-    """Requirements with kano_category and score -> copy sorted: M, O, A, I, then others; within each by score (high first).
+def order_group(kano_category: Any, moscow: Any = None, status: Any = None) -> int:
+    """Kano category, MoSCoW class and status of one requirement -> its group in the suggested order (1..7).
 
-    Adds ``rank`` (1-based). Requirements without a Kano category come after I, reverse (R) and
-    questionable (Q) ones last; a missing score sorts last within its group; ties keep the id order.
+    See :data:`ORDER_GROUPS`: a won't-have or rejected requirement is last (7) whatever the survey
+    says; otherwise the Kano category decides (M 1, O 2, A 3, I 4, reverse or questionable 6); a
+    requirement without one takes its MoSCoW class's place (must 1, should 2, could 3), or 5
+    without a class either.
+    """
+    if moscow_or_none(moscow) == "won't" or (not _is_missing(status) and str(status).strip().lower() == "rejected"):
+        return len(ORDER_GROUPS)
+    if not _is_missing(kano_category):
+        return _GROUP_OF_KANO.get(str(kano_category).strip(), ORDER_GROUPS.index("reverse") + 1)
+    return _GROUP_OF_MOSCOW.get(moscow_or_none(moscow), ORDER_GROUPS.index("unclassified") + 1)
+
+
+def suggested_order(requirements: pd.DataFrame) -> pd.DataFrame:
+    """Requirements with kano_category and score[, moscow, status] -> copy sorted by :func:`order_group`, then score.
+
+    Adds ``rank`` (1-based) and ``order_group`` (1..7, see :data:`ORDER_GROUPS`). Must-be first,
+    then one-dimensional, attractive and indifferent (Berger et al. 1993); a requirement the survey
+    has not classified joins the group of its MoSCoW class (must with must-be, should with
+    one-dimensional, could with attractive) and is ranked there by score like the others; without a
+    class it follows the indifferent ones; reverse and questionable ones follow; won't-haves and
+    rejected requirements come last. Within a group the higher score comes first, a missing score
+    last; ties keep the id order.
     """
     out = requirements.copy()
-    group_of = {c: i for i, c in enumerate(KANO_ORDER)}
-
-    def group(category: Any) -> int:
-        if _is_missing(category):
-            return len(KANO_ORDER)
-        return group_of.get(str(category), len(KANO_ORDER) + 1)
-
-    out["_group"] = out["kano_category"].map(group)
+    moscow = out["moscow"] if "moscow" in out.columns else pd.Series(None, index=out.index, dtype=object)
+    status = out["status"] if "status" in out.columns else pd.Series(None, index=out.index, dtype=object)
+    out["order_group"] = [order_group(k, m, s) for k, m, s in zip(out["kano_category"], moscow, status, strict=True)]
     out["_score"] = pd.to_numeric(out.get("score"), errors="coerce").fillna(-np.inf)
-    out = out.sort_values(["_group", "_score", "requirement_id"], ascending=[True, False, True], kind="stable")
-    out = out.drop(columns=["_group", "_score"]).reset_index(drop=True)
+    out = out.sort_values(["order_group", "_score", "requirement_id"], ascending=[True, False, True], kind="stable")
+    out = out.drop(columns=["_score"]).reset_index(drop=True)
+    out["order_group"] = out["order_group"].astype("int64")
     out.insert(0, "rank", np.arange(1, len(out) + 1))
     return out
 

@@ -1142,8 +1142,15 @@ def personas(
     Columns: group, persona, customers, share, customer_type, country, customer_segment (most
     common values), b2b_share, median_age (B2C with birth year), median_employees (B2B),
     median_tenure_days, channels (the two most used interaction channels), stage (the journey
-    stage most often reached furthest in the period), median_monetary, avg_order_value,
-    avg_orders, digital_share, service_contacts (per customer). Rows follow ``order`` when given.
+    stage most often reached furthest in the period), median_monetary, median_orders,
+    median_order_value, digital_share, service_contacts (per customer). Rows follow ``order`` when
+    given.
+
+    Spend, orders and order value are all medians over the group's customers with orders in the
+    period (the typical customer, not pulled up by a few big spenders): median_monetary of each
+    customer's spend, median_orders of their order counts, median_order_value of their own spend
+    per order. Medians of different quantities need not multiply to each other (median orders
+    times median order value is not the median spend).
     """
     as_of = as_of or default_as_of(filters)
     period_sql, period_params = period_condition(filters, "i.occurred_at")
@@ -1152,7 +1159,7 @@ def personas(
     columns = [
         "group", "persona", "customers", "share", "customer_type", "country", "customer_segment", "b2b_share",
         "median_age", "median_employees", "median_tenure_days", "channels", "stage", "median_monetary",
-        "avg_order_value", "avg_orders", "digital_share", "service_contacts",
+        "median_orders", "median_order_value", "digital_share", "service_contacts",
     ]  # fmt: skip
     if frame.empty:
         return pd.DataFrame(columns=columns)
@@ -1200,18 +1207,18 @@ def personas(
     finally:
         cur.unregister(name)
     features = customer_features(cur, filters, as_of=as_of).merge(frame, on="customer_id", how="inner")
+    frequency = features["frequency"].astype("float64")
+    features["order_value"] = features["monetary"].astype("float64") / frequency.where(frequency > 0)
     spend = features.groupby("group").agg(
         median_monetary=("monetary", "median"),
-        revenue=("monetary", "sum"),
-        orders=("frequency", "sum"),
-        avg_orders=("frequency", "mean"),
+        median_orders=("frequency", "median"),
+        median_order_value=("order_value", "median"),
         median_tenure_days=("tenure_days", "median"),
         digital_share=("digital_share", "mean"),
         service_contacts=("service_contacts", "mean"),
     )
-    spend["avg_order_value"] = spend["revenue"] / spend["orders"].where(spend["orders"] > 0)
     top_channels = channels.groupby("group")["channel"].apply(lambda s: list(s.head(2)))
-    result = base.merge(spend.drop(columns=["revenue", "orders"]), left_on="group", right_index=True, how="left")
+    result = base.merge(spend, left_on="group", right_index=True, how="left")
     result["channels"] = result["group"].map(top_channels).apply(lambda v: v if isinstance(v, list) else [])
     result["share"] = result["customers"] / result["customers"].sum()
     if order is not None:

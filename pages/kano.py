@@ -48,6 +48,7 @@ PRIORITY_TEXT = {
     "board_x": _("Share of planned effort (%)"),
     "limit": _("Limit for musts"),
     "score_title": _("Weighted score per requirement"),
+    "score_title_top": _("Weighted score per requirement (top {shown} of {total})"),
     "score_x": _("Score (0–100)"),
     "score_y": _("Requirement"),
 }
@@ -59,6 +60,20 @@ RULE_NAMES = {
     "strength": _("Near ties (≤ 6 points) decided M > O > A > I"),
 }
 ALL = "__all__"
+ANSWER_PARTS = {
+    "feature": _("the feature asked about"),
+    "functional": _("the functional answer (feature present)"),
+    "dysfunctional": _("the dysfunctional answer (feature missing)"),
+}
+ORDER_GROUP_NAMES = {
+    1: _("Must-be / must"),
+    2: _("One-dimensional / should"),
+    3: _("Attractive / could"),
+    4: _("Indifferent"),
+    5: _("Unclassified"),
+    6: _("Reverse or questionable"),
+    7: _("Won't or rejected"),
+}
 
 
 # Every run of the page reads its tables and figures from these caches, keyed by the filters, the
@@ -178,6 +193,29 @@ def scores_chart(filters, version: int, wave: str, table: str, rule: str) -> go.
 
 def text_option(value) -> str:
     return _("All") if value == ALL else str(value)
+
+
+def category_label(category) -> str:
+    """Kano category code -> 'M Must-be'; '–' when a requirement has none."""
+    if category is None or pd.isna(category):
+        return "–"
+    return f"{category} {CATEGORY_NAMES.get(str(category), '')}".strip()
+
+
+def problems_table(problems: pd.DataFrame, key: str) -> None:
+    """Import problems as a table with readable headers; '–' where a problem concerns no single row or column."""
+    st.dataframe(
+        kano.readable_problems(problems, empty=_("(empty)"), whole="–"),
+        hide_index=True,
+        width="stretch",
+        key=key,
+        column_config={
+            "row": _("Row"),
+            "column": _("Column"),
+            "value": _("Value"),
+            "reason": st.column_config.TextColumn(_("Reason"), width="large"),
+        },
+    )
 
 
 # --- survey results ---------------------------------------------------------------------------------
@@ -472,14 +510,33 @@ def draw_import() -> None:
     except ValueError:
         st.error(_("The file could not be read as a table. Save it as CSV (UTF-8) or Excel and try again."))
         return
+    missing = kano.missing_parts(raw)
+    if missing:
+        st.error(
+            _(
+                "This is not a Kano answers file: no column was found for {missing}. Nothing was stored. "
+                "A Kano answers file has one row per respondent and feature with the columns feature, "
+                "functional and dysfunctional (long layout), or one row per respondent with "
+                "<feature>_functional and <feature>_dysfunctional columns (wide layout); the template above "
+                "has the right columns."
+            ).format(missing=", ".join(ANSWER_PARTS[p] for p in missing)),
+            icon=":material/block:",
+        )
+        return
     valid, problems = kano.prepare(raw)
     with st.container(horizontal=True):
         st.metric(_("Rows in the file"), fmt_number(len(raw)), border=True)
         st.metric(_("Valid answer pairs"), fmt_number(len(valid)), border=True)
         st.metric(_("Problems"), fmt_number(len(problems)), border=True)
-    if not problems.empty:
+    if valid.empty:
+        st.error(
+            _("None of the rows in this file holds a usable answer pair, so nothing can be stored. The reasons:"),
+            icon=":material/block:",
+        )
+    elif not problems.empty:
         st.warning(_("Some rows cannot be used. They are listed below with the reason; the rest is evaluated."))
-        st.dataframe(problems, hide_index=True, width="stretch", key="k_problems")
+    if not problems.empty:
+        problems_table(problems, "k_problems")
         download_buttons(problems, "kano_import_problems", key="kano_problems")
     if valid.empty:
         return
@@ -548,7 +605,7 @@ def draw_import() -> None:
             st.warning(
                 _("The import refused these rows (row numbers count the answer pairs, one per respondent and feature):")
             )
-            st.dataframe(result.rejects, hide_index=True, width="stretch", key="k_import_rejects")
+            problems_table(result.rejects, "k_import_rejects")
 
 
 # --- requirements ---------------------------------------------------------------------------------------
@@ -665,6 +722,25 @@ def draw_catalogue(catalogue: pd.DataFrame) -> None:
             download_buttons(changes, "requirements_history", key="requirements_history")
 
 
+def board_header(row: pd.Series) -> str:
+    """One MoSCoW class of the board -> its header: what the column lists, and what of it is planned."""
+    cls = row["moscow"]
+    listed = _("**{cls}** · {n} listed · {effort} person-days").format(
+        cls=PRIORITY_TEXT[cls], n=fmt_number(row["listed"]), effort=fmt_number(row["listed_effort"], 1)
+    )
+    if cls == "won't":
+        return listed + " · " + _("not planned")
+    if row["requirements"] == row["listed"]:
+        return listed + " · " + _("all planned")
+    return (
+        listed
+        + " · "
+        + _("planned: {n} · {effort} person-days (rejected ones do not count)").format(
+            n=fmt_number(row["requirements"]), effort=fmt_number(row["effort"], 1)
+        )
+    )
+
+
 def draw_board(catalogue: pd.DataFrame) -> None:
     limit = st.slider(
         _("Largest share of the planned effort the musts may take (%)"),
@@ -698,13 +774,10 @@ def draw_board(catalogue: pd.DataFrame) -> None:
     cells = [cell for _row in range(2) for cell in st.columns(2)]
     for cell, cls in zip(cells, priorities.MOSCOW, strict=True):
         with cell, st.container(border=True):
-            items = catalogue[catalogue["moscow"] == cls]
-            row = board[board["moscow"] == cls].iloc[0]
-            st.markdown(
-                _("**{cls}** · {n} planned · {effort} person-days").format(
-                    cls=PRIORITY_TEXT[cls], n=fmt_number(row["requirements"]), effort=fmt_number(row["effort"], 1)
-                )
+            items = catalogue[catalogue["moscow"] == cls].assign(
+                kano_category=lambda frame: frame["kano_category"].map(category_label)
             )
+            st.markdown(board_header(board[board["moscow"] == cls].iloc[0]))
             st.dataframe(
                 items[["requirement_id", "title", "effort", "status", "kano_category"]],
                 hide_index=True,
@@ -786,11 +859,18 @@ def draw_scoring(wave: str, table: str, rule: str) -> None:
     st.subheader(_("Suggested order"))
     st.caption(
         _(
-            "Must-be features first, then one-dimensional, then attractive (Kano category from the survey), each by score."
+            "Must-be features first, then one-dimensional, then attractive (Kano category from the survey), each by "
+            "score. A requirement without a Kano category takes the place of its MoSCoW class (must with must-be, "
+            "should with one-dimensional, could with attractive); won't-haves and rejected requirements come last."
         )
     )
+    shown_order = ordered.assign(
+        kano_category=ordered["kano_category"].map(category_label),
+        order_group=ordered["order_group"].map(ORDER_GROUP_NAMES),
+        moscow=ordered["moscow"].map(lambda m: PRIORITY_TEXT.get(m, "–") if isinstance(m, str) else "–"),
+    )
     st.dataframe(
-        ordered[["rank", "requirement_id", "title", "kano_category", "moscow", "score", "status"]],
+        shown_order[["rank", "requirement_id", "title", "order_group", "kano_category", "moscow", "score", "status"]],
         hide_index=True,
         width="stretch",
         height=35 * (min(len(ordered), 25) + 1) + 3,
@@ -799,6 +879,7 @@ def draw_scoring(wave: str, table: str, rule: str) -> None:
             "rank": _("Rank"),
             "requirement_id": _("ID"),
             "title": _("Title"),
+            "order_group": st.column_config.TextColumn(_("Ranked among"), width="medium"),
             "kano_category": _("Kano category"),
             "moscow": _("MoSCoW"),
             "score": st.column_config.ProgressColumn(_("Score"), min_value=0, max_value=100, format="%.0f"),

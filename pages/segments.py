@@ -78,7 +78,7 @@ TRAIT_NEEDS = {
     ("service_contacts", "low"): _("Not to be bothered: relevant messages only."),
 }
 SAVE_ERRORS = {
-    "empty_name": _("Please give the segment a name."),
+    "empty_name": _("Not saved: the segment needs a name. Type one in the “Name” field, for example the group's name."),
     "name_too_long": _("The name is too long (at most 80 characters)."),
     "no_customers": _("This group has no customers to save."),
     "name_taken": _("A saved segment with this name exists. Tick 'Replace' to overwrite it."),
@@ -236,16 +236,14 @@ def save_form(key: str, groups: list[str], members, *, label_of=str, description
     if submitted:
         text = description or (description_of(group) if description_of else "")
         try:
-            count = seg.save_segment(
-                ctx.con, name or label_of(group), members(group), description=text, replace=replace
-            )
+            count = seg.save_segment(ctx.con, name, members(group), description=text, replace=replace)
         except ValueError as exc:
             st.error(SAVE_ERRORS.get(str(exc), _("The segment could not be saved.")))
         else:
             flash(
                 _(
                     "Saved '{name}' with {n} customers. Choose it under 'Saved segment' in the sidebar to filter every page."
-                ).format(name=(name or label_of(group)).strip(), n=fmt_number(count))
+                ).format(name=name.strip(), n=fmt_number(count))
             )
 
 
@@ -742,10 +740,10 @@ def persona_card(row, need: str, title: str) -> None:
         )
         st.markdown(
             ":material/payments: "
-            + _("Spends {spend} (median), {orders} orders, {aov} per order").format(
+            + _("Medians per customer: spends {spend} · {orders} orders · {aov} per order").format(
                 spend=fmt_money(row.median_monetary),
-                orders=fmt_number(row.avg_orders, 1),
-                aov=fmt_money(row.avg_order_value),
+                orders=fmt_number(row.median_orders, 1),
+                aov=fmt_money(row.median_order_value),
             )
         )
         st.markdown(":material/volunteer_activism: " + _("Needs: {need}").format(need=need))

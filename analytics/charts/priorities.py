@@ -35,6 +35,7 @@ TEXT: dict[str, str] = {
     "board_x": "Share of planned effort (%)",
     "limit": "Limit for musts",
     "score_title": "Weighted score per requirement",
+    "score_title_top": "Weighted score per requirement (top {shown} of {total})",
     "score_x": "Score (0-100)",
     "score_y": "Requirement",
 }
@@ -85,24 +86,44 @@ def moscow_effort(board: pd.DataFrame, check: Mapping[str, Any], *, text: Mappin
     return fig
 
 
+#: Longest requirement title a chart label shows; a longer one is cut and ends in "…".
+LABEL_WIDTH = 40
+
+
+def short_label(requirement_id: object, title: object, *, width: int = LABEL_WIDTH) -> str:
+    """Requirement id and title -> '<id> <title>', the title cut to ``width`` characters ending in '…' when longer."""
+    text = "" if title is None or pd.isna(title) else " ".join(str(title).split())
+    if len(text) > width:
+        text = text[: width - 1].rstrip() + "…"
+    return f"{requirement_id} {text}".strip()
+
+
 def scores_data(scored: pd.DataFrame, *, top: int = 20) -> pd.DataFrame:
-    """Scored requirements (requirement_id, title, score[, kano_category]) -> the ``top`` by score, highest first; label."""
-    frame = scored.dropna(subset=["score"]).sort_values(["score", "requirement_id"], ascending=[False, True]).head(top)
+    """Scored requirements (requirement_id, title, score[, kano_category]) -> the ``top`` by score, highest first; label.
+
+    ``attrs["total"]`` holds how many requirements have a score, so a chart can say when it shows
+    only some of them.
+    """
+    ranked = scored.dropna(subset=["score"]).sort_values(["score", "requirement_id"], ascending=[False, True])
+    frame = ranked.head(top)
     category = frame["kano_category"] if "kano_category" in frame.columns else pd.Series(None, index=frame.index)
-    return pd.DataFrame(
+    data = pd.DataFrame(
         {
             "requirement_id": frame["requirement_id"].to_numpy(),
-            "label": [
-                f"{i} {str(title)[:40]}" for i, title in zip(frame["requirement_id"], frame["title"], strict=True)
-            ],
+            "label": [short_label(i, title) for i, title in zip(frame["requirement_id"], frame["title"], strict=True)],
             "score": frame["score"].to_numpy(dtype=float),
             "kano_category": category.to_numpy(),
         }
     )
+    data.attrs["total"] = len(ranked)
+    return data
 
 
 def scores(scored: pd.DataFrame, *, top: int = 20, text: Mapping[str, str] | None = None) -> go.Figure:
-    """Scored requirements -> horizontal bars of the weighted score, highest on top, coloured by Kano category."""
+    """Scored requirements -> horizontal bars of the weighted score, highest on top, coloured by Kano category.
+
+    Only the ``top`` highest scores are drawn; the title then says so ("top 20 of 25").
+    """
     t = _text(text)
     data = scores_data(scored, top=top)
     groups = [None if pd.isna(c) else str(c) for c in data["kano_category"]]
@@ -118,7 +139,9 @@ def scores(scored: pd.DataFrame, *, top: int = 20, text: Mapping[str, str] | Non
             marker_color=colour_of(category) if category is not None else NO_KANO_COLOUR,
             hovertemplate="%{y}: %{x:.1f}<extra></extra>",
         )
-    apply_layout(fig, title=t["score_title"], x_title=t["score_x"], y_title=t["score_y"])
+    total = int(data.attrs.get("total", len(data)))
+    title = t["score_title"] if total <= len(data) else t["score_title_top"].format(shown=len(data), total=total)
+    apply_layout(fig, title=title, x_title=t["score_x"], y_title=t["score_y"])
     fig.update_yaxes(categoryorder="array", categoryarray=list(data["label"]), autorange="reversed")
     fig.update_xaxes(range=[0, 100])
     fig.update_layout(height=max(300, 26 * len(data) + 160), barmode="overlay", margin={"t": 95})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from contextlib import contextmanager
 
 import duckdb
@@ -10,7 +11,7 @@ import pytest
 from analytics import kano, priorities
 from analytics.charts import kano as kano_charts
 from analytics.charts import priorities as priority_charts
-from tests.conftest import FIXTURES, app_test
+from tests.conftest import FIXTURES, app_test, requires_shared_data
 
 
 @pytest.fixture
@@ -241,7 +242,48 @@ def test_import_reports_bad_rows(kano_page):
     assert metric(at, "Problems") == "2"
     assert at.button(key="k_import_go").disabled
     problems = frame_with(at, "reason")
-    assert problems["row"].tolist() == [2, 3]
+    assert problems["row"].tolist() == ["2", "3"]
+
+
+def column_labels(element) -> dict:
+    """Column name -> header label of an st.dataframe element (from its column configuration)."""
+    config = json.loads(element.proto.columns or "{}")
+    return {name: (value or {}).get("label") for name, value in config.items() if not name.startswith("_")}
+
+
+def test_a_file_that_is_not_a_kano_survey_is_refused_with_what_it_lacks(kano_page, app_db):
+    """Guards the review's finding: the Telco churn file only drew a warning ("the rest is evaluated")
+    with 0 answer pairs; it must be a blocking error naming the missing columns, with nothing stored."""
+    at = kano_page
+    with open_store(app_db) as con:
+        before = con.execute("SELECT count(*) FROM kano_responses").fetchone()[0]
+    data = requires_shared_data("WA_Fn-UseC_-Telco-Customer-Churn.csv").read_bytes()
+    at.file_uploader(key="k_upload").upload("telco.csv", data, "text/csv").run()
+    assert not at.exception
+    (refusal,) = [e.value for e in at.error if "not a Kano answers file" in e.value]
+    for part in ("the feature asked about", "the functional answer", "the dysfunctional answer"):
+        assert part in refusal
+    assert "Nothing was stored" in refusal
+    assert not any("the rest is evaluated" in w.value for w in at.warning)
+    assert not [b for b in at.button if b.key == "k_import_go"]  # nothing to store
+    with open_store(app_db) as con:
+        assert con.execute("SELECT count(*) FROM kano_responses").fetchone()[0] == before
+
+
+def test_import_problems_have_readable_headers_and_no_none(kano_page):
+    """Guards the review's finding: raw lower-case headers and "None" in the problems table."""
+    at = kano_page
+    data = b"respondent_id,feature,functional,dysfunctional\nR1,Chat,,5\nR2,Chat,1,5\n"
+    at.file_uploader(key="k_upload").upload("gap.csv", data, "text/csv").run()
+    assert not at.exception
+    element = next(e for e in at.dataframe if "reason" in e.value.columns)
+    assert column_labels(element) == {"row": "Row", "column": "Column", "value": "Value", "reason": "Reason"}
+    assert element.value.values.tolist() == [["1", "functional", "(empty)", "answer is empty"]]
+    # A file without any usable row blocks as well, and still lists its reasons.
+    only_gaps = b"respondent_id,feature,functional,dysfunctional\nR1,Chat,,5\n"
+    at.file_uploader(key="k_upload").upload("gaps.csv", only_gaps, "text/csv").run()
+    assert any("nothing can be stored" in e.value for e in at.error)
+    assert not [b for b in at.button if b.key == "k_import_go"]
 
 
 def test_must_limit_warns(kano_page, app_db):
@@ -264,7 +306,34 @@ def test_catalogue_editor_shows_the_stored_catalogue(kano_page):
     assert editor["requirement_id"].iloc[0] == "REQ-001"
     order = frame_with(kano_page, "rank")
     assert order["rank"].tolist() == list(range(1, 26))
-    assert order["kano_category"].iloc[0] == "M"  # must-be first
+    assert order["kano_category"].iloc[0] in ("M Must-be", "–")  # must-be (or an unclassified must) first
+    assert order["order_group"].iloc[0] == "Must-be / must"
+
+
+def test_suggested_order_puts_wont_and_rejected_last_and_shows_no_none(kano_page):
+    """Guards the review's finding: a won't (score 25) ranked above unclassified musts (93, 81)."""
+    order = frame_with(kano_page, "rank")
+    last = order["moscow"].eq("Won't") | order["status"].eq("rejected")
+    assert last.any()
+    assert last.iloc[-int(last.sum()) :].all()  # every won't or rejected one after all the others
+    unclassified_musts = order[order["moscow"].eq("Must") & order["kano_category"].eq("–") & ~last]
+    assert (unclassified_musts["order_group"] == "Must-be / must").all()
+    assert "None" not in order.astype(str).to_numpy()
+
+
+def test_moscow_board_headers_match_the_listed_requirements(kano_page):
+    """Guards the review's finding: "Won't · 0 planned · 0.0 person-days" above two listed items (43 days)."""
+    at = kano_page
+    catalogue = kano_page.data_editor[0].value
+    headers = {m.value.split("**")[1]: m.value for m in at.markdown if str(m.value).startswith("**")}
+    for cls, name in (("must", "Must"), ("should", "Should"), ("could", "Could"), ("won't", "Won't")):
+        listed = catalogue[catalogue["moscow"] == cls]
+        effort = listed["effort"].fillna(0).sum()
+        assert f"· {len(listed)} listed · {effort:,.1f} person-days" in headers[name], headers[name]
+    assert headers["Won't"].endswith("not planned")
+    boards = [e.value for e in at.dataframe if {"kano_category", "effort"} <= set(e.value.columns)]
+    assert len(boards) >= 4
+    assert all("None" not in board["kano_category"].astype(str).tolist() for board in boards)
 
 
 def test_sidebar_segment_filter_narrows_the_respondents(kano_page):

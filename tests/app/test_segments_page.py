@@ -91,6 +91,27 @@ def test_saving_a_segment_offers_it_as_the_global_filter(app_db):
     assert any("exists" in e.value for e in at.error)
 
 
+def test_saving_without_a_name_is_refused_and_stores_nothing(app_db):
+    """Guards the review's finding: an empty name silently saved the group under its own name."""
+    at = open_page()
+    at.selectbox(key="save_rfm_group").set_value("Champions")
+    at.text_input(key="save_rfm_name").input("   ")
+    at.button(key="FormSubmitter:save_rfm-Save segment").click().run()
+    assert not at.exception
+    assert any("needs a name" in e.value for e in at.error)
+    assert "Saved '" not in texts(at)
+    assert at.selectbox(key="f_saved").options == [] or "Champions" not in at.selectbox(key="f_saved").options
+    with duckdb.connect(str(app_db)) as con:
+        assert con.execute("SELECT count(*) FROM saved_segments").fetchone()[0] == 0
+
+
+def test_persona_cards_label_spend_orders_and_order_value_as_medians(app_db):
+    """Guards the review's finding: a card mixed a median spend with mean orders and order value."""
+    at = open_page("Personas")
+    spend = [str(m.value) for m in at.markdown if "per order" in str(m.value)]
+    assert spend and all("Medians per customer: spends €" in line for line in spend)
+
+
 def test_per_customer_tables_are_built_only_when_opened(app_db):
     """The expanders with one row per customer run lazily: closed, no table; opened, every scored customer."""
     at = open_page()

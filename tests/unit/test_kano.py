@@ -470,6 +470,42 @@ def test_wide_without_respondent_column_numbers_the_rows_and_reports_file_rows()
     assert problems.iloc[0]["row"] == 2  # the second row of the file
 
 
+@pytest.mark.parametrize(
+    "columns, missing",
+    [
+        # A customer list (the Telco churn file's first columns): nothing of a Kano survey.
+        (["customerID", "gender", "SeniorCitizen", "tenure", "Churn"], ("feature", "functional", "dysfunctional")),
+        # Long layout without the answer to the "feature missing" question.
+        (["respondent", "feature", "functional"], ("dysfunctional",)),
+        # Wide layout with only functional columns: the features are in the names.
+        (["id", "Chat_functional", "Eco_functional"], ("dysfunctional",)),
+        # Usable layouts, long (German synonyms too) and wide.
+        (["respondent_id", "feature", "functional", "dysfunctional"], ()),
+        (["id", "Chat_dysfunctional", "Chat_functional"], ()),
+    ],
+)
+def test_missing_parts_name_what_a_file_lacks_to_be_kano_answers(columns, missing):
+    """Guards the import's blocking check: a file that is no Kano survey is named as such, not half-evaluated."""
+    assert kano.missing_parts(pd.DataFrame(columns=columns)) == missing
+
+
+def test_readable_problems_show_dashes_for_the_whole_file_and_empty_cells():
+    problems = pd.DataFrame(
+        {
+            "row": [None, 3, 4.0],
+            "column": ["feature", "functional", "importance"],
+            "value": [None, None, "12"],
+            "reason": ["column missing", "answer is empty", "importance is outside 1..9"],
+        }
+    )
+    shown = kano.readable_problems(problems, empty="(empty)", whole="–")
+    assert shown.columns.tolist() == ["row", "column", "value", "reason"]
+    assert shown["row"].tolist() == ["–", "3", "4"]
+    assert shown["value"].tolist() == ["(empty)", "(empty)", "12"]
+    assert "None" not in shown.to_string() and "nan" not in shown.to_string()
+    assert problems["row"].isna().iloc[0]  # input untouched
+
+
 def test_wide_column_names():
     assert kano.split_wide_column("Same-day delivery_dysfunctional") == ("Same-day delivery", "dysfunctional")
     assert kano.split_wide_column("Same-day delivery_functional") == ("Same-day delivery", "functional")

@@ -274,6 +274,53 @@ def test_suggested_order_must_be_then_one_dimensional_then_attractive_then_score
     assert ordered["rank"].tolist() == [1, 2, 3, 4, 5, 6, 7]
 
 
+def test_suggested_order_places_unclassified_by_moscow_and_wont_or_rejected_last():
+    """Guards the review's finding: a won't (score 25) ranked above unclassified musts (93, 81)."""
+    frame = pd.DataFrame(
+        {
+            "requirement_id": ["R01", "R02", "R03", "R04", "R05", "R06", "R07", "R08", "R09", "R10", "R11"],
+            "kano_category": ["A", "M", "O", None, None, "I", None, "M", "R", None, None],
+            "moscow": ["could", "must", None, "must", "Must have", "won't", None, "should", None, "could", "should"],
+            "status": ["proposed"] * 7 + ["rejected"] + ["proposed"] * 3,
+            "score": [90, 10, 50, 93, 81, 25, 99, 70, 100, 60, 40],
+        }
+    )
+    # Groups by hand: 1 must-be or must: R04 (93), R05 (81), R02 (10); 2 one-dimensional or should:
+    # R03 (50), R11 (40); 3 attractive or could: R01 (90), R10 (60); 4 indifferent: none (R06 is a
+    # won't); 5 unclassified: R07; 6 reverse: R09; 7 won't or rejected: R08 (70, rejected must-be),
+    # R06 (25, won't).
+    ordered = priorities.suggested_order(frame)
+    assert ordered["requirement_id"].tolist() == [
+        "R04", "R05", "R02", "R03", "R11", "R01", "R10", "R07", "R09", "R08", "R06"
+    ]  # fmt: skip
+    assert ordered["order_group"].tolist() == [1, 1, 1, 2, 2, 3, 3, 5, 6, 7, 7]
+    assert priorities.ORDER_GROUPS[ordered["order_group"].iloc[-1] - 1] == "last"
+
+
+@pytest.mark.parametrize(
+    "kano_category, moscow, status, group",
+    [
+        ("M", "could", None, 1),  # the survey's category decides over the MoSCoW class
+        (None, "must", "accepted", 1),
+        (None, None, None, 5),
+        ("Q", "must", None, 6),
+        ("M", "wont", None, 7),
+        (None, "must", "Rejected", 7),
+    ],
+)
+def test_order_group(kano_category, moscow, status, group):
+    assert priorities.order_group(kano_category, moscow, status) == group
+
+
+def test_moscow_board_lists_every_requirement_of_a_class_beside_the_planned_ones():
+    """Guards the board header: its figures must match the requirements listed under it."""
+    board = priorities.moscow_board(board_input())[0].set_index("moscow")
+    # must: 30 (accepted) + 100 (rejected) + unestimated = 3 listed, 130 person-days; planned 2, 30.
+    assert board["listed"].to_dict() == {"must": 3, "should": 1, "could": 1, "won't": 1}
+    assert board["listed_effort"].to_dict() == {"must": 130.0, "should": 15.0, "could": 5.0, "won't": 50.0}
+    assert board.loc["must", "requirements"] == 2 and board.loc["must", "effort"] == 30.0
+
+
 # --- chart twins ------------------------------------------------------------------------------------------------
 
 
@@ -293,6 +340,32 @@ def test_scores_data_top_first():
     assert data["requirement_id"].tolist() == ["R1", "R2"]
     assert data["label"].tolist() == ["R1 one", "R2 two"]
     assert data["score"].tolist() == pytest.approx([85.0, 65.0])
+
+
+def test_scores_chart_labels_end_long_titles_in_an_ellipsis():
+    title = "Customers can pause their subscription for up to three months"  # 62 characters
+    scored = pd.DataFrame({"requirement_id": ["R1", "R2"], "title": [title, None], "score": [50.0, 40.0]})
+    data = priority_charts.scores_data(scored)
+    assert data["label"].tolist() == ["R1 Customers can pause their subscription…", "R2"]
+    # The first 39 characters end in a space, which is dropped before the "…": 38 + 1 <= 40.
+    assert len(data["label"].iloc[0]) == len("R1 ") + 39
+
+
+def test_scores_chart_title_says_when_it_shows_only_the_top():
+    """Guards the review's finding: 20 of 25 requirements drawn without a word about the other 5."""
+    scored = pd.DataFrame(
+        {
+            "requirement_id": [f"R{i:02d}" for i in range(25)],
+            "title": ["t"] * 25,
+            "score": [float(i) for i in range(25)],
+        }
+    )
+    fig = priority_charts.scores(scored, top=20)
+    assert len(fig.data[0].x) == 20
+    assert "(top 20 of 25)" in fig.layout.title.text
+    assert priority_charts.scores_data(scored).attrs["total"] == 25
+    everything = priority_charts.scores(scored.head(3), top=20)
+    assert "top" not in everything.layout.title.text
 
 
 def test_scores_chart_has_one_trace_per_kano_category_including_none():

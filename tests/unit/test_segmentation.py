@@ -672,8 +672,8 @@ def test_personas_hand_worked(mem_con):
     assert row["channels"] == ["email", "online shop"]  # email 2 touches; ties by name
     assert row["median_age"] == 46.0 and row["median_employees"] == 40.0
     assert row["median_monetary"] == 225.0  # median of 400 and 50
-    assert row["avg_order_value"] == pytest.approx(150.0)  # 450 over 3 orders
-    assert row["avg_orders"] == 1.5
+    assert row["median_order_value"] == pytest.approx(125.0)  # median of 400 / 2 and 50 / 1
+    assert row["median_orders"] == 1.5
     assert row["b2b_share"] == 0.5
     assert row["median_tenure_days"] == pytest.approx((365 + 31) / 2)  # 365 and 31 days
     assert row["service_contacts"] == 0.5
@@ -681,6 +681,29 @@ def test_personas_hand_worked(mem_con):
     assert row["stage"] in ("loyalty", "consideration")  # furthest stage per customer, then the mode
     assert row["persona"] == seg.persona_name("g")
     assert seg.personas(cur, Filters(), groups.iloc[0:0]).empty
+
+
+def test_persona_spend_orders_and_order_value_are_all_medians(mem_con):
+    """Guards the review's finding: a card showed a median spend beside a mean order count and value."""
+    fill_store(
+        mem_con,
+        [
+            ("p1", "o1", "2026-01-10", 100.0),
+            ("p1", "o2", "2026-01-12", 300.0),  # p1: 400 in 2 orders, 200 per order
+            ("p2", "o3", "2026-01-15", 50.0),  # p2: 50 in 1 order, 50 per order
+            ("p3", "o4", "2026-01-16", 30.0),
+            ("p3", "o5", "2026-01-17", 30.0),
+            ("p3", "o6", "2026-01-18", 30.0),  # p3: 90 in 3 orders, 30 per order
+        ],
+    )
+    groups = pd.DataFrame({"customer_id": ["p1", "p2", "p3"], "group": ["g", "g", "g"]})
+    row = seg.personas(mem_con.cursor(), Filters(start=dt.date(2026, 1, 1), end=AS_OF), groups).iloc[0]
+    # Medians of 400, 50, 90; of 2, 1, 3 orders; of 200, 50, 30 per order. (The means would be
+    # 180, 2 and 540 / 6 = 90.)
+    assert row["median_monetary"] == 90.0
+    assert row["median_orders"] == 2.0
+    assert row["median_order_value"] == 50.0
+    assert "avg_orders" not in row.index and "avg_order_value" not in row.index
 
 
 # --- lifecycle -----------------------------------------------------------------------------
