@@ -23,7 +23,7 @@ import datetime as dt
 import hashlib
 import json
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import duckdb
@@ -687,14 +687,46 @@ class ChurnModel:
         return self.predict_proba(features)[:, 1]
 
     def coefficients(self) -> pd.DataFrame:
-        """Logistic model -> feature, coefficient (per standard deviation / per category), odds_ratio; sorted by |coefficient|."""
+        """Logistic model -> feature, source, category, coefficient (per standard deviation / per category), odds_ratio; sorted by |coefficient|.
+
+        ``feature`` is the encoded column (``industry_retail``); ``source`` the input column it comes
+        from (``industry``) and ``category`` its value (``retail``; None for numeric columns,
+        ``INFREQUENT`` for the one-hot column that pools rare values).
+        """
         if self.kind != "logistic":
             raise ValueError("coefficients exist for the logistic model only")
         pipeline = _pipeline_of(self.estimator)
         names = pipeline.named_steps["prepare"].get_feature_names_out()
         coef = pipeline.named_steps["model"].coef_[0]
-        frame = pd.DataFrame({"feature": names, "coefficient": coef, "odds_ratio": np.exp(coef)})
+        sources = [split_encoded_feature(str(n), self.numeric, self.categorical) for n in names]
+        frame = pd.DataFrame(
+            {
+                "feature": names,
+                "source": [s for s, _ in sources],
+                "category": [c for _, c in sources],
+                "coefficient": coef,
+                "odds_ratio": np.exp(coef),
+            }
+        )
         return frame.reindex(frame["coefficient"].abs().sort_values(ascending=False).index).reset_index(drop=True)
+
+
+#: The value scikit-learn's OneHotEncoder gives the column that pools rare categories.
+INFREQUENT = "infrequent_sklearn"
+
+
+def split_encoded_feature(name: str, numeric: Sequence[str], categorical: Sequence[str]) -> tuple[str, str | None]:
+    """Encoded column name -> (input column, category value or None): 'industry_retail' -> ('industry', 'retail').
+
+    Numeric columns keep their name; a one-hot column is matched to the longest categorical
+    column name it starts with (so 'customer_type_B2B' is not read as a 'customer' column).
+    """
+    if name in numeric:
+        return name, None
+    for column in sorted(categorical, key=len, reverse=True):
+        if name.startswith(column + "_"):
+            return column, name[len(column) + 1 :]
+    return name, None
 
 
 def _category_combinations(frame: pd.DataFrame, categorical: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
@@ -1252,6 +1284,32 @@ def list_runs(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         frame[key] = [m.get(key) for m in metrics]
     frame["validation_cutoff"] = [p.get("validation_cutoff") for p in params]
     return frame.drop(columns=["metrics", "params"])
+
+
+def run_labels(
+    runs: pd.DataFrame,
+    *,
+    names: Mapping[str, str] | None = None,
+    format_date: Callable[[dt.date], str] = lambda day: day.strftime("%d %b %Y"),
+) -> pd.Series:
+    """list_runs rows (run_id, model, created_at) -> one unique readable label per run, same index.
+
+    A label is the model's readable name and the training date ('Gradient boosting · 20 Dec 2025').
+    Runs that would share a label get the training time added ('… · 14:05'), and runs trained in
+    the same minute their run id as well, so a label always names one run.
+    """
+    names = names or {}
+    trained = pd.to_datetime(runs["created_at"])
+    base = [
+        f"{names.get(model, model)} · {format_date(when.date())}"
+        for model, when in zip(runs["model"], trained, strict=True)
+    ]
+    labels = pd.Series(base, index=runs.index, dtype=object)
+    clash = labels.duplicated(keep=False)
+    labels[clash] = labels[clash] + " · " + trained[clash].dt.strftime("%H:%M")
+    clash = labels.duplicated(keep=False)
+    labels[clash] = labels[clash] + " · " + runs.loc[clash, "run_id"].astype(str)
+    return labels
 
 
 def load_run(cur: duckdb.DuckDBPyConnection, run_id: str) -> tuple[ChurnModel, dict]:

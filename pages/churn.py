@@ -69,8 +69,36 @@ FEATURE_LABELS = {
 }
 
 
+VALIDATION_NAMES = {
+    "out_of_time": _("Later cutoff (out of time)"),
+    "holdout": _("Held-out share"),
+}
+
+
 def feature_label(name: str) -> str:
     return FEATURE_LABELS.get(name, name)
+
+
+def coefficient_label(source: str, category: str | None) -> str:
+    """An encoded column in the words of the permutation chart: ('industry', 'retail') -> 'industry: retail'."""
+    if category is None or pd.isna(category):  # numeric columns (None reads back from pandas as NaN)
+        return feature_label(source)
+    value = _("other (rare values)") if category == churn.INFREQUENT else category
+    return _("{feature}: {value}").format(feature=feature_label(source), value=value)
+
+
+def validation_name(kind: str | None) -> str:
+    if not isinstance(kind, str):  # runs stored without the entry read back as None or NaN
+        return ""
+    if kind.endswith("-fold"):
+        return _("{k}-fold cross-validation").format(k=kind.removesuffix("-fold"))
+    return VALIDATION_NAMES.get(kind, kind)
+
+
+def run_labels(runs: pd.DataFrame) -> dict[str, str]:
+    """run_id -> readable label (model name and training date, the time or id only where two would match)."""
+    labels = churn.run_labels(runs, names=MODEL_NAMES, format_date=fmt_date)
+    return dict(zip(runs["run_id"], labels, strict=True))
 
 
 def driver_labels(drivers: str) -> str:
@@ -354,6 +382,7 @@ if tab_model.open:
             st.info(_("No model yet. Pick the cutoffs and train both models."))
         else:
             evaluations = {}
+            chosen_labels = run_labels(runs[runs["run_id"].isin(chosen)])
             for run_id in chosen:
                 model, info = load_model(run_id)
                 try:
@@ -361,7 +390,7 @@ if tab_model.open:
                 except churn.ChurnDataError as exc:
                     st.warning(explain(exc))
                     continue
-                evaluations[f"{MODEL_NAMES.get(model.kind, model.kind)} · {run_id}"] = (
+                evaluations[chosen_labels[run_id]] = (
                     run_id,
                     model,
                     info,
@@ -413,9 +442,12 @@ if tab_model.open:
                 )
                 c1.plotly_chart(charts.importance(importance), width="stretch", key="chart_importance")
                 if model.kind == "logistic":
-                    c2.plotly_chart(
-                        charts.coefficients(model.coefficients()), width="stretch", key="chart_coefficients"
-                    )
+                    coefficients = model.coefficients()
+                    coefficients["label"] = [
+                        coefficient_label(source, category)
+                        for source, category in zip(coefficients["source"], coefficients["category"], strict=True)
+                    ]
+                    c2.plotly_chart(charts.coefficients(coefficients), width="stretch", key="chart_coefficients")
                 else:
                     c2.dataframe(importance, hide_index=True, width="stretch")
 
@@ -469,6 +501,10 @@ if tab_model.open:
                         }
                     ),
                     hide_index=True,
+                    column_config={
+                        _("Contacted"): st.column_config.NumberColumn(format="localized", step=1),
+                        _("Not contacted"): st.column_config.NumberColumn(format="localized", step=1),
+                    },
                 )
 
         with st.expander(
@@ -540,21 +576,42 @@ if tab_model.open:
                             )
 
 
+def runs_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """list_runs rows with ``label`` -> the Stored runs table: readable names, dates as dates, the id last.
+
+    The scikit-learn version stays in the download (it matters to whoever reloads a model, not here).
+    """
+    return pd.DataFrame(
+        {
+            _("Run"): runs["label"],
+            _("Trained"): pd.to_datetime(runs["created_at"]),
+            _("Training cutoff"): pd.to_datetime(runs["cutoff"]).dt.date,
+            _("Validation cutoff"): pd.to_datetime(runs["validation_cutoff"]).dt.date,
+            _("Horizon (days)"): runs["horizon_days"],
+            _("ROC AUC"): runs["roc_auc"],
+            _("PR AUC"): runs["pr_auc"],
+            _("Brier score"): runs["brier"],
+            _("Churn rate"): runs["base_rate"],
+            _("Validation customers"): runs["n"],
+            _("Validation"): runs["validation"].map(validation_name),
+            _("Run id"): runs["run_id"],
+        }
+    )
+
+
 # --- risk list and what-if ------------------------------------------------------------------------
 def risk_panel(runs: pd.DataFrame) -> None:
     """The risk list, segment saving and what-if for one stored run."""
     default_run = st.session_state.get("churn_runs", [None])[-1]
     options = list(runs["run_id"])
+    labels = run_labels(runs)
     run_id = st.selectbox(
         _("Model"),
         options,
         index=options.index(default_run) if default_run in options else 0,
-        format_func=lambda r: "{} · {} · {}".format(
-            MODEL_NAMES.get(runs.set_index("run_id").loc[r, "model"], ""),
-            r,
-            fmt_date(runs.set_index("run_id").loc[r, "cutoff"]),
-        ),
+        format_func=lambda r: labels[r],
         key="churn_risk_run",
+        help=_("Stored runs, named by model and training date."),
     )
     model, info = load_model(run_id)
     score_day = as_of + dt.timedelta(days=1)
@@ -612,17 +669,18 @@ def risk_panel(runs: pd.DataFrame) -> None:
         width="stretch",
         height=380,
         column_config={
+            # Whole euros, as on every other page (step=1 sets no decimals).
             _("Churn probability"): st.column_config.NumberColumn(format="percent"),
-            _("Predicted value (€)"): st.column_config.NumberColumn(format="euro"),
-            _("Value at risk (€)"): st.column_config.NumberColumn(format="euro"),
-            _("Expected saving (€)"): st.column_config.NumberColumn(format="euro"),
+            _("Predicted value (€)"): st.column_config.NumberColumn(format="euro", step=1),
+            _("Value at risk (€)"): st.column_config.NumberColumn(format="euro", step=1),
+            _("Expected saving (€)"): st.column_config.NumberColumn(format="euro", step=1),
         },
     )
     if st.toggle(_("Prepare the whole risk list for download"), key="churn_risk_download"):
         download_buttons(risk.assign(drivers=risk["drivers"].map(driver_labels)), "churn_risk_list")
     if st.button(_("Store these scores with the model run"), icon=":material/save:", key="churn_store_scores"):
         written = churn.save_scores(ctx.con, run_id, risk)
-        st.success(_("Stored {n} scores for run {run}.").format(n=fmt_number(written), run=run_id))
+        st.success(_("Stored {n} scores for {run}.").format(n=fmt_number(written), run=labels[run_id]))
     with st.form("churn_segment_form", border=True):
         c1, c2 = st.columns([2, 1])
         segment_name = c1.text_input(
@@ -639,7 +697,7 @@ def risk_panel(runs: pd.DataFrame) -> None:
                     ctx.con,
                     segment_name.strip(),
                     ids,
-                    description=_("Churn risk list of run {run}").format(run=run_id),
+                    description=_("Churn risk list of {label} (run {run})").format(label=labels[run_id], run=run_id),
                 )
                 st.success(
                     _("Saved {n} customers as the segment '{name}'. Pick it in the sidebar filter.").format(
@@ -698,14 +756,20 @@ def risk_panel(runs: pd.DataFrame) -> None:
             format="%.0f",
             key="wi_complaints",
         ),
-        "monetary": c3.number_input(
-            _("Net revenue so far (€)"),
-            value=float(round(row["monetary"].iloc[0], 2)),
-            step=10.0,
-            format="%.0f",
-            key="wi_monetary",
-        ),
     }
+    # A number input cannot group digits ("169475"), so revenue is entered in thousands of euros
+    # ("169.5"); left as it was, the exact revenue goes to the model, not its rounded thousands.
+    revenue_now = float(row["monetary"].iloc[0])
+    thousands_now = round(revenue_now / 1000, 1)
+    thousands = c3.number_input(
+        _("Net revenue so far (thousand €)"),
+        value=thousands_now,
+        step=1.0,
+        format="%.1f",
+        key="wi_monetary_k",
+        help=_("Now {revenue}.").format(revenue=fmt_money(revenue_now)),
+    )
+    changes["monetary"] = revenue_now if thousands == thousands_now else thousands * 1000
     before, after = churn.what_if(model, row, changes)
     with st.container(horizontal=True):
         st.metric(_("Churn probability now"), fmt_pct(before), border=True)
@@ -735,31 +799,38 @@ if tab_runs.open:
         if runs.empty:
             st.info(_("No stored runs yet."))
         else:
-            st.plotly_chart(charts.run_comparison(runs.head(10)), width="stretch", key="chart_runs")
+            labels = run_labels(runs)
+            shown = runs.assign(label=runs["run_id"].map(labels))
+            st.plotly_chart(charts.run_comparison(shown.head(10)), width="stretch", key="chart_runs")
             st.dataframe(
-                runs.rename(
-                    columns={
-                        "run_id": _("Run"),
-                        "created_at": _("Trained"),
-                        "model": _("Model"),
-                        "cutoff": _("Training cutoff"),
-                        "validation_cutoff": _("Validation cutoff"),
-                        "horizon_days": _("Horizon (days)"),
-                        "roc_auc": _("ROC AUC"),
-                        "pr_auc": _("PR AUC"),
-                        "brier": _("Brier score"),
-                        "base_rate": _("Churn rate"),
-                        "n": _("Validation customers"),
-                        "validation": _("Validation"),
-                        "sklearn_version": _("scikit-learn"),
-                    }
-                ),
+                runs_table(shown),
                 hide_index=True,
                 width="stretch",
+                column_config={
+                    _("Run"): st.column_config.TextColumn(pinned=True, help=_("Model and training date.")),
+                    _("Trained"): st.column_config.DatetimeColumn(format="D MMM YYYY, HH:mm"),
+                    _("Training cutoff"): st.column_config.DateColumn(format="D MMM YYYY"),
+                    _("Validation cutoff"): st.column_config.DateColumn(format="D MMM YYYY"),
+                    _("Horizon (days)"): st.column_config.NumberColumn(format="localized", step=1, width="small"),
+                    _("ROC AUC"): st.column_config.NumberColumn(format="%.3f", width="small"),
+                    _("PR AUC"): st.column_config.NumberColumn(format="%.3f", width="small"),
+                    _("Brier score"): st.column_config.NumberColumn(format="%.3f", width="small"),
+                    _("Churn rate"): st.column_config.NumberColumn(
+                        format="percent",
+                        step=0.001,
+                        width="small",
+                        help=_("Share of the validation customers who churned."),
+                    ),
+                    _("Validation customers"): st.column_config.NumberColumn(format="localized", step=1),
+                    _("Run id"): st.column_config.TextColumn(help=_("Internal id of the stored run.")),
+                },
             )
             download_buttons(runs, "churn_model_runs")
             picked = st.multiselect(
-                _("Compare these runs on the Models tab"), list(runs["run_id"]), key="churn_compare"
+                _("Compare these runs on the Models tab"),
+                list(runs["run_id"]),
+                format_func=lambda r: labels[r],
+                key="churn_compare",
             )
             if st.button(_("Compare"), key="churn_compare_button", disabled=not picked):
                 st.session_state["churn_runs"] = picked

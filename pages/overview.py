@@ -8,14 +8,18 @@ from analytics import overview
 from analytics.charts import overview as overview_charts
 from ui.downloads import download_buttons
 from ui.frame import cursor, page_setup
-from ui.i18n import _, fmt_money, fmt_number, fmt_pct, fmt_signed
+from ui.i18n import _, fmt_date, fmt_money, fmt_number, fmt_pct, fmt_signed
 
 ctx = page_setup(_("Overview"))
+
+#: The Overview's fixed churn rule: lost after this many days without any activity. The Churn page
+#: learns its own horizon from the purchase gaps, so the tile says which rule it uses.
+INACTIVE_DAYS = 90
 
 
 @st.cache_data(ttl=600, max_entries=32, show_spinner=False)
 def load_kpis(filters, version: int):
-    return overview.kpis(cursor(), filters)
+    return overview.kpis(cursor(), filters, inactive_days=INACTIVE_DAYS)
 
 
 @st.cache_data(ttl=600, max_entries=32, show_spinner=False)
@@ -36,11 +40,13 @@ TILES = {
     ),
     "revenue": (_("Revenue"), fmt_money, _("Net revenue of all order lines in the period (returns subtracted).")),
     "churn_rate": (
-        _("Churn rate"),
+        _("Churn rate ({days} days inactive)").format(days=INACTIVE_DAYS),
         fmt_pct,
         _(
-            "Customers lost in the period divided by customers active at its start. Lost: no activity for more than 90 days at the period end."
-        ),
+            "Share of the customers active at the period start who then had no order and no interaction in the "
+            "last {days} days before the period end. A fixed rule for a quick look: the Churn and value page "
+            "learns its horizon from the gaps between purchases and shows its own rate and model."
+        ).format(days=INACTIVE_DAYS),
     ),
     "average_clv": (
         _("Average CLV"),
@@ -59,10 +65,14 @@ TILES = {
 INVERSE = {"churn_rate"}
 
 f = ctx.filters
+days = (f.end - f.start).days + 1
+compared = (
+    _("compared with the day before")
+    if days == 1
+    else _("compared with the {days} days before").format(days=fmt_number(days))
+)
 st.caption(
-    _("Period {start} to {end}, compared with the {days} days before.").format(
-        start=f.start.strftime("%d %b %Y"), end=f.end.strftime("%d %b %Y"), days=(f.end - f.start).days + 1
-    )
+    _("Period {start} to {end}, {compared}.").format(start=fmt_date(f.start), end=fmt_date(f.end), compared=compared)
 )
 
 kpis = load_kpis(f, ctx.version)

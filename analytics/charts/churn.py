@@ -9,6 +9,27 @@ from analytics.charts.theme import PALETTE, apply_layout
 
 BLUE, AMBER, GREEN, RED, GREY = PALETTE[0], PALETTE[1], PALETTE[2], PALETTE[3], PALETTE[7]
 
+#: Legend of the churn figures: one horizontal row (wrapping as needed) at the bottom of the figure,
+#: under the x-axis title. The shared theme puts it top right, where it collided with the left-aligned
+#: title once the model names grew long. Placed in container coordinates, plotly reserves the
+#: legend's own height below the plot, so neither the axis title nor the title can overlap it.
+LEGEND_BELOW = {
+    "orientation": "h",
+    "xref": "container",
+    "x": 0.01,
+    "xanchor": "left",
+    "yref": "container",
+    "y": 0.01,
+    "yanchor": "bottom",
+    "title": {"text": ""},
+}
+
+
+def legend_below(fig: go.Figure) -> go.Figure:
+    """Move the legend of ``fig`` under the x-axis title (see :data:`LEGEND_BELOW`); returns the same figure."""
+    fig.update_layout(legend=LEGEND_BELOW)
+    return fig
+
 
 def gap_histogram(gaps: pd.DataFrame, *, horizon_days: int) -> go.Figure:
     """gap_table (from_day, to_day, purchases, cumulative_share) -> bars of gaps with the chosen horizon marked."""
@@ -39,6 +60,7 @@ def gap_histogram(gaps: pd.DataFrame, *, horizon_days: int) -> go.Figure:
     apply_layout(
         fig, title="Days between two purchases of the same customer", x_title="Gap (days)", y_title="Repeat purchases"
     )
+    legend_below(fig)
     fig.update_layout(
         yaxis2={
             "title": "Cumulative share (%)",
@@ -90,6 +112,7 @@ def roc(curves: dict[str, pd.DataFrame]) -> go.Figure:
         )
     fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="Random guess", line={"color": GREY, "dash": "dot"})
     apply_layout(fig, title="ROC curve (validation)", x_title="False positive rate", y_title="True positive rate")
+    legend_below(fig)
     return fig
 
 
@@ -106,6 +129,7 @@ def precision_recall(curves: dict[str, pd.DataFrame], *, base_rate: float) -> go
         line={"color": GREY, "dash": "dot"},
     )
     apply_layout(fig, title="Precision and recall (validation)", x_title="Recall", y_title="Precision")
+    legend_below(fig)
     fig.update_yaxes(range=[0, 1.02])
     return fig
 
@@ -130,6 +154,7 @@ def calibration(curves: dict[str, pd.DataFrame]) -> go.Figure:
         x_title="Predicted churn probability (%)",
         y_title="Observed churn rate (%)",
     )
+    legend_below(fig)
     return fig
 
 
@@ -151,6 +176,7 @@ def gains(tables: dict[str, pd.DataFrame]) -> go.Figure:
         x_title="Customers contacted, highest risk first (%)",
         y_title="Churners reached (%)",
     )
+    legend_below(fig)
     return fig
 
 
@@ -163,6 +189,7 @@ def lift(tables: dict[str, pd.DataFrame]) -> go.Figure:
     apply_layout(
         fig, title="Lift by decile", x_title="Decile (1 = highest risk)", y_title="Lift (× average churn rate)"
     )
+    legend_below(fig)
     fig.update_layout(barmode="group")
     return fig
 
@@ -185,19 +212,31 @@ def importance(table: pd.DataFrame, *, top: int = 15) -> go.Figure:
     return fig
 
 
+RAISES_RISK = "Raises churn risk"
+LOWERS_RISK = "Lowers churn risk"
+
+
 def coefficients(table: pd.DataFrame, *, top: int = 15) -> go.Figure:
-    """coefficients (feature, coefficient) -> horizontal bars; red raises churn risk, green lowers it."""
+    """coefficients (label, coefficient) -> horizontal bars, largest |coefficient| on top; red raises churn risk, green lowers it.
+
+    ``label`` is the readable feature name the page gives each encoded column (the names of the
+    permutation-importance chart). The two colours are two traces, so the legend names them.
+    """
     head = table.head(top).iloc[::-1]
-    colours = [RED if v > 0 else GREEN for v in head["coefficient"]]
+    raises = head["coefficient"] > 0
     fig = go.Figure()
-    fig.add_bar(x=head["coefficient"], y=head["feature"], orientation="h", marker_color=colours)
+    for name, rows, colour in ((RAISES_RISK, head[raises], RED), (LOWERS_RISK, head[~raises], GREEN)):
+        fig.add_bar(x=rows["coefficient"], y=rows["label"], orientation="h", marker_color=colour, name=name)
     apply_layout(
         fig,
         title="Logistic regression coefficients",
         x_title="Coefficient (log-odds per standard deviation)",
         y_title="Feature",
     )
-    fig.update_layout(height=max(350, 26 * len(head) + 120))
+    legend_below(fig)
+    # One bar per row: the two traces never share a feature, so they must not be offset as groups.
+    fig.update_layout(height=max(350, 26 * len(head) + 150), barmode="relative")
+    fig.update_yaxes(categoryorder="array", categoryarray=list(head["label"]))
     return fig
 
 
@@ -219,12 +258,22 @@ def profit(curve: pd.DataFrame, *, best: float) -> go.Figure:
 
 
 def run_comparison(runs: pd.DataFrame) -> go.Figure:
-    """list_runs rows (run_id, model, roc_auc, pr_auc) -> grouped bars of ROC AUC and PR AUC per run."""
-    labels = runs["model"] + " · " + runs["run_id"]
+    """list_runs rows with a readable ``label`` (run_id, label, roc_auc, pr_auc) -> grouped bars of ROC AUC and PR AUC per run.
+
+    The axis shows the labels; the run id is in the hover text only.
+    """
     fig = go.Figure()
-    fig.add_bar(x=labels, y=runs["roc_auc"], name="ROC AUC", marker_color=BLUE)
-    fig.add_bar(x=labels, y=runs["pr_auc"], name="PR AUC", marker_color=AMBER)
-    apply_layout(fig, title="Stored runs compared", x_title="Run", y_title="Score (0–1)")
+    for name, column, colour in (("ROC AUC", "roc_auc", BLUE), ("PR AUC", "pr_auc", AMBER)):
+        fig.add_bar(
+            x=runs["label"],
+            y=runs[column],
+            name=name,
+            marker_color=colour,
+            customdata=runs["run_id"],
+            hovertemplate="%{x}<br>" + name + " %{y:.3f}<br>run %{customdata}<extra></extra>",
+        )
+    apply_layout(fig, title="Stored runs compared", x_title="Run (model · training date)", y_title="Score (0–1)")
+    legend_below(fig)
     fig.update_layout(barmode="group")
     fig.update_yaxes(range=[0, 1])
     return fig
@@ -263,6 +312,7 @@ def clv_by_segment(table: pd.DataFrame) -> go.Figure:
     fig.add_bar(x=table["segment"], y=table["historical"], name="Historical value", marker_color=BLUE)
     fig.add_bar(x=table["segment"], y=table["predicted"], name="Predicted next 12 months", marker_color=GREEN)
     apply_layout(fig, title="Average customer value by segment", x_title="Segment", y_title="Value per customer (€)")
+    legend_below(fig)
     fig.update_layout(barmode="group")
     return fig
 
@@ -307,4 +357,5 @@ def holdout(table: pd.DataFrame) -> go.Figure:
         x_title="Repeat purchases in the calibration period",
         y_title="Purchases per customer",
     )
+    legend_below(fig)
     return fig

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 
 import pytest
 
@@ -22,6 +24,22 @@ def page(app_db, monkeypatch):
 
 def metric(at, label):
     return next(m.value for m in at.metric if m.label == label)
+
+
+RUN_ID = re.compile(r"\bR[0-9a-f]{12}\b")
+
+
+def figure(at, title):
+    """The plotly figure (as a dict) whose title is ``title``."""
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    return next(s for s in specs if s["layout"]["title"]["text"] == title)
+
+
+def table_with(at, column):
+    """The dataframe element that has ``column`` and its column config (a dict by column name)."""
+    element = next(d for d in at.dataframe if column in d.value.columns)
+    config = json.loads(element.proto.columns or "{}")
+    return element.value, {name: c.get("type_config", {}) for name, c in config.items()}
 
 
 def open_tab(at, label):
@@ -76,6 +94,15 @@ def test_training_stores_two_runs_and_fills_models_risk_list_and_what_if(page):
     labels = [m.label for m in page.metric]
     assert sum(label.startswith("ROC AUC") for label in labels) == 2
     assert "Best threshold" in labels
+    # Models are named by model and training date, never by the internal run id.
+    today = dt.date.today().strftime("%d %b %Y")
+    assert "ROC AUC · Logistic regression · " + today in labels
+    assert not any(RUN_ID.search(label) for label in labels)
+    roc_names = [trace["name"] for trace in figure(page, "ROC curve (validation)")["data"]]
+    assert not any(RUN_ID.search(name) for name in roc_names)
+    # The outcome table counts with thousands separators, whole numbers.
+    _outcomes, config = table_with(page, "Contacted")
+    assert config["Contacted"] == {"type": "number", "format": "localized", "step": 1}
     roc = [float(m.value) for m in page.metric if m.label.startswith("ROC AUC")]
     assert all(0.5 < v <= 1 for v in roc)
     page.number_input(key="churn_offer_cost").set_value(500.0).run()
@@ -85,6 +112,14 @@ def test_training_stores_two_runs_and_fills_models_risk_list_and_what_if(page):
     assert not page.exception
     labels = [m.label for m in page.metric]
     assert "Value at risk" in labels and "Churn probability now" in labels
+    _risk, config = table_with(page, "Value at risk (€)")
+    for money in ("Predicted value (€)", "Value at risk (€)", "Expected saving (€)"):
+        assert config[money] == {"type": "number", "format": "euro", "step": 1}  # whole euros, no cents
+    # Revenue is entered in thousands (a number input cannot group digits); unchanged, the model
+    # sees the exact revenue, so nothing moves.
+    assert metric(page, "With these changes") == metric(page, "Churn probability now")
+    revenue = page.number_input(key="wi_monetary_k")
+    assert revenue.label == "Net revenue so far (thousand €)" and revenue.help.startswith("Now €")
     before = metric(page, "With these changes")
     page.number_input(key="wi_recency").set_value(400.0).run()
     assert not page.exception
@@ -99,17 +134,46 @@ def test_training_stores_two_runs_and_fills_models_risk_list_and_what_if(page):
     assert any("as the segment" in s.value for s in page.success)
 
 
-def test_stored_runs_table_lists_both_runs_with_the_sklearn_version(page):
+def test_stored_runs_table_is_readable_for_business_users(page):
+    """Regression guard: raw model names, midnight timestamps, 0.2331 churn rates, run ids on the chart axis."""
     page = open_tab(page, "Models")
     page.button(key=TRAIN).click().run()
     assert not page.exception
     page = open_tab(page, "Stored runs")
-    import sklearn
+    assert not page.exception
+    table, config = table_with(page, "Run id")
+    assert len(table) == 2
+    today = dt.date.today().strftime("%d %b %Y")
+    assert set(table["Run"]) == {"Logistic regression · " + today, "Gradient boosting · " + today}
+    assert "scikit-learn" not in table.columns  # kept in the download only
+    assert list(table.columns)[-1] == "Run id" and all(RUN_ID.fullmatch(r) for r in table["Run id"])
+    assert all(isinstance(d, dt.date) for d in table["Training cutoff"])
+    assert config["Training cutoff"]["format"] == "D MMM YYYY"
+    assert config["Churn rate"]["format"] == "percent"
+    assert config["Validation customers"] == {"type": "number", "format": "localized", "step": 1}
+    assert set(table["Validation"]) == {"Later cutoff (out of time)"}
+    chart = figure(page, "Stored runs compared")
+    assert not any(RUN_ID.search(x) for trace in chart["data"] for x in trace["x"])
+    assert sorted(chart["data"][0]["x"]) == sorted(table["Run"])
 
-    tables = [d.value for d in page.dataframe if "Run" in d.value.columns]
-    assert len(tables) == 1 and len(tables[0]) == 2
-    assert set(tables[0]["scikit-learn"]) == {sklearn.__version__}
-    assert set(tables[0]["Model"]) == {"logistic", "gradient_boosting"}
+
+def test_coefficients_chart_uses_the_plain_feature_names_and_a_colour_key(page):
+    """Regression guard: coefficients named 'industry_retail', 'ch_website' next to plain names, colours unexplained."""
+    page = open_tab(page, "Models")
+    page.button(key=TRAIN).click().run()
+    focus = page.selectbox(key="churn_focus")
+    logistic = next(o for o in focus.options if o.startswith("Logistic regression"))
+    page = focus.set_value(logistic).run()
+    assert not page.exception
+    chart = figure(page, "Logistic regression coefficients")
+    assert [trace["name"] for trace in chart["data"]] == ["Raises churn risk", "Lowers churn risk"]
+    names = [y for trace in chart["data"] for y in trace["y"]]
+    assert names and not any("_" in name for name in names)  # no 'industry_retail', 'ch_website'
+    assert not any(name.endswith(": nan") for name in names)  # numeric features carry no category
+    # The same words as the permutation chart beside it (which shows its top 15 only).
+    importance = set(figure(page, "Permutation importance (validation)")["data"][0]["y"])
+    plain = {name.split(": ")[0] for name in names}
+    assert len(plain & importance) >= 3
 
 
 def test_cutoffs_in_the_wrong_order_are_refused_with_a_message(page):

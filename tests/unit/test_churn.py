@@ -354,7 +354,15 @@ def test_both_models_are_calibrated_pipelines_with_metrics(trained, synthetic):
     hgb = churn._pipeline_of(trained["gradient_boosting"].estimator).named_steps["model"]
     assert hgb.is_categorical_ is not None and hgb.is_categorical_.sum() == len(churn.CATEGORICAL)
     coefficients = trained["logistic"].coefficients()
-    assert {"feature", "coefficient", "odds_ratio"} <= set(coefficients.columns)
+    assert {"feature", "source", "category", "coefficient", "odds_ratio"} <= set(coefficients.columns)
+    # Every encoded column names the input column it comes from, so the page can use the plain names
+    # of the permutation chart: numeric columns have no category, one-hot columns their value.
+    assert set(coefficients["source"]) <= set(trained["logistic"].feature_names)
+    numeric = coefficients[coefficients["source"].isin(trained["logistic"].numeric)]
+    assert numeric["category"].isna().all() and (numeric["feature"] == numeric["source"]).all()
+    encoded = coefficients[coefficients["source"].isin(churn.CATEGORICAL)]
+    assert not encoded.empty
+    assert (encoded["source"] + "_" + encoded["category"] == encoded["feature"]).all()
     fractions = [f for f, _ in trained["steps"]]
     assert fractions == sorted(fractions) or fractions.count(1.0) == 2
     assert trained["steps"][-1] == (1.0, "done")
