@@ -351,10 +351,10 @@ def rfm_tab() -> None:
         st.metric(_("Net revenue"), fmt_money(revenue), border=True)
         st.metric(
             _("Largest segment"),
-            _(str(largest["segment"])),
-            delta=fmt_pct(largest["customer_share"]),
-            delta_color="off",
-            delta_arrow="off",
+            _("{segment} ({share})").format(
+                segment=_(str(largest["segment"])), share=fmt_pct(largest["customer_share"])
+            ),
+            help=_("The segment with the most customers, and its share of the customers scored."),
             border=True,
         )
         if not champions.empty:
@@ -363,6 +363,13 @@ def rfm_tab() -> None:
                 fmt_pct(float(champions["revenue_share"].iloc[0])),
                 border=True,
             )
+    st.caption(
+        _(
+            "Scores are relative to the customers in view: each customer is ranked against the others in the "
+            "chosen period and sidebar filters. A saved segment shown on its own is therefore scored again within "
+            "itself, so some of its customers land in lower segments."
+        )
+    )
     size_by = st.segmented_control(
         _("Size the boxes by"),
         ["customers", "revenue"],

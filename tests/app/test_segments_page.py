@@ -57,6 +57,11 @@ def test_rfm_tab_shows_kpis_treemap_averages_and_actions(app_db):
     summary = frame(at, "segment", "customers")
     assert list(summary["segment"])[:2] == ["Champions", "Can't lose them"]
     assert summary["customers"].sum() == int(at.metric[0].value.replace(",", ""))
+    # The largest segment names itself and its share of the customers scored (not a "change" badge).
+    largest = summary.sort_values("customers", ascending=False).iloc[0]
+    share = largest["customers"] / summary["customers"].sum()
+    assert at.metric[2].value == f"{largest['segment']} ({share:.1%})" and not at.metric[2].delta
+    assert "Scores are relative to the customers in view" in texts(at)
     # Every segment with customers gets a recommended action.
     actions = [m.value for m in at.markdown if str(m.value).startswith("**") and "): " in str(m.value)]
     assert len(actions) == int((summary["customers"] > 0).sum())
