@@ -270,6 +270,8 @@ def time_to_convert_figure(
         )
     fig.update_layout(shapes=shapes, annotations=labels)
     apply_layout(fig, title=title, x_title=x_title, y_title=y_title)
+    # From zero: one narrow bin alone would otherwise zoom the axis to ticks like 1.92435.
+    fig.update_xaxes(rangemode="tozero")
     return fig
 
 

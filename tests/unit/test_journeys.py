@@ -892,6 +892,7 @@ def test_time_to_convert_and_trend_chart_data_convert_units():
         data, {"median": 5400.0, "p25": 4000.0, "p75": 7000.0, "p90": float("nan")}, title="t", x_title="h", y_title="n"
     )
     assert len(fig.layout.shapes) == 3
+    assert fig.layout.xaxis.rangemode == "tozero"  # a single bin keeps a readable axis from 0
     trend = pd.DataFrame(
         {
             "period": ["2026-03-02"],
