@@ -15,9 +15,13 @@ Scores (each 0..100, higher is better; ``None`` where a V does not apply):
   0 once it is ``stale_days`` (default 90) old or older, linear in between:
   ``100 × clip((stale_days − age_days) / (stale_days − fresh_days), 0, 1)``. An empty table scores
   0; a table without a time column (Kano answers, requirements) has no velocity (``None``).
-- **variety** = 100 × columns holding at least one value / columns of the table (``import_id``
-  not counted). Sources and channels are reported beside it but not scored: few sources or
-  channels are a fact about the business, not an error.
+- **variety** (completeness) = 100 × filled cells / (rows × columns of the table), ``import_id``
+  not counted; a cell is filled when it is not NULL. A column nobody fills and a row that holds
+  little more than its key both lower it: 10 customers with all 13 columns filled and 10 with only
+  their id score 100 × (130 + 10) / (20 × 13) = 53.8. It equals the share of columns holding at
+  least one value times the fill rate of those columns, and is 0 for an empty table. Sources and
+  channels are reported beside it but not scored: few sources or channels are a fact about the
+  business, not an error.
 - **veracity** = 100 × (1 − rows with at least one issue / rows); ``None`` for an empty table.
   The issues are the checks of :func:`checks` (missing required values, duplicate keys, invalid
   values, future dates, negative prices, outlying amounts, unknown customers).
@@ -762,9 +766,11 @@ def _table_profile(
         else None
     )
 
-    # Variety.
-    filled = sum(1 for c in cols if int(stats["n_" + c.name]) > 0)
-    variety = 100.0 * filled / len(cols)
+    # Variety: filled cells over all cells, from the per-column counts of the same scan.
+    filled_per_column = [int(stats["n_" + c.name]) for c in cols]
+    filled = sum(1 for n in filled_per_column if n > 0)
+    cells_filled, cells_total = sum(filled_per_column), rows * len(cols)
+    variety = 100.0 * cells_filled / cells_total if cells_total else 0.0
 
     # Veracity.
     row_counts = {**clean, **{n: stats["check_" + n] for n in scanned}}
@@ -791,9 +797,11 @@ def _table_profile(
         "channels_known": len(schema.CHANNELS) if "channels_used" in stats else None,
         "columns_filled": filled,
         "columns_total": len(cols),
+        "cells_filled": cells_filled,
+        "cells_total": cells_total,
         "rows_with_issues": with_issues,
     }
-    nulls = _null_frame(cols, rows, [int(stats["n_" + c.name]) for c in cols])
+    nulls = _null_frame(cols, rows, filled_per_column)
     return record, issues, growth, nulls
 
 
@@ -824,7 +832,7 @@ def profile(
         Columns: table, rows, volume, velocity, variety, veracity, overall (scores 0..100 or
         None), months_with_rows, months_spanned, newest, freshness_hours, events_per_day_30,
         events_per_day_90, imports, files, rows_without_import, channels_used, channels_known,
-        columns_filled, columns_total, rows_with_issues.
+        columns_filled, columns_total, cells_filled, cells_total, rows_with_issues.
     """
     return assess(con, now=now, tables=tables, fresh_days=fresh_days, stale_days=stale_days).scores
 
@@ -835,13 +843,16 @@ class Assessment:
 
     ``scores`` is :func:`profile`; ``issues`` has ``table``, ``check``, ``rows`` (as
     :func:`issue_counts`, including ``check="any"``); ``growth`` is :func:`growth`; ``nulls`` has
-    ``table`` and the columns of :func:`null_counts`, from the same scan as the scores.
+    ``table`` and the columns of :func:`null_counts`, from the same scan as the scores;
+    ``measured_at`` is the reference time the figures were computed for (the ``now`` of
+    :func:`assess`).
     """
 
     scores: pd.DataFrame
     issues: pd.DataFrame
     growth: pd.DataFrame
     nulls: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["table", *NULL_COLUMNS]))
+    measured_at: dt.datetime | None = None
 
 
 def assess(
@@ -853,7 +864,8 @@ def assess(
     stale_days: float = 90,
 ) -> Assessment:
     """Store -> :class:`Assessment` (scores, issue counts and monthly growth of every table) from the
-    same scans, so a panel that shows all three reads each table only once.
+    same scans, so a panel that shows all three reads each table only once; ``measured_at`` is
+    ``now`` (default: the current local time, to the second).
     """
     now = _now(now)
     records, issues, growths, nulls = [], [], [], []
@@ -873,6 +885,7 @@ def assess(
         pd.concat(issues, ignore_index=True),
         growth_frame,
         pd.concat(nulls, ignore_index=True) if nulls else pd.DataFrame(columns=["table", *NULL_COLUMNS]),
+        measured_at=now,
     )
 
 

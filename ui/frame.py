@@ -15,7 +15,7 @@ import streamlit as st
 
 from analytics import overview, store
 from analytics.filters import Filters
-from ui.i18n import LOCALE, _
+from ui.i18n import LOCALE, _, fmt_date
 
 APP_TITLE = "Customer Workbench"
 
@@ -67,6 +67,7 @@ def _date_range(bounds: tuple[dt.date, dt.date]) -> tuple[dt.date, dt.date]:
         key="f_period",
         format="DD.MM.YYYY" if LOCALE == "de" else "YYYY-MM-DD",
         bind="query-params",
+        on_change=_forget_link_warnings,
         help=_(
             "Every page counts only what happened in this period. The KPIs compare it with the period of equal length just before."
         ),
@@ -78,17 +79,154 @@ def _date_range(bounds: tuple[dt.date, dt.date]) -> tuple[dt.date, dt.date]:
     return default
 
 
+#: Session-state key of the warnings about filter values a link asked for but that do not exist.
+LINK_WARNINGS_KEY = "frame_link_warnings"
+
+#: Longest filter value quoted in a warning; a longer one is cut with an ellipsis.
+QUOTED_VALUE_LIMIT = 60
+
+#: Most values quoted per filter in a warning; the rest are counted.
+QUOTED_VALUES_SHOWN = 5
+
+#: Characters that mean something to Streamlit's Markdown inside a sentence (emphasis, code, links,
+#: HTML-like tags, tables, maths, ``:colour[...]`` and ``:icon:`` directives), escaped in quoted values.
+_MARKDOWN_SPECIALS = str.maketrans({c: "\\" + c for c in "\\`*_{}[]<>#|~$:"})
+
+
+def _quoted(values: list[str]) -> str:
+    """Values from the URL -> '“DE”, “XX”' for a message, each shortened and escaped for Markdown.
+
+    The values come from whoever wrote the link: they are shown as plain text, never as Markdown
+    or HTML.
+    """
+    shown = []
+    for value in values[:QUOTED_VALUES_SHOWN]:
+        text = value if len(value) <= QUOTED_VALUE_LIMIT else value[: QUOTED_VALUE_LIMIT - 1] + "…"
+        shown.append("“" + text.translate(_MARKDOWN_SPECIALS) + "”")
+    text = ", ".join(shown)
+    if len(values) > QUOTED_VALUES_SHOWN:
+        text += " " + _("and {count} more").format(count=len(values) - QUOTED_VALUES_SHOWN)
+    return text
+
+
+def _asked_for(key: str) -> list[str]:
+    """The non-empty values the URL holds for a filter's query parameter, in order, once each."""
+    return list(dict.fromkeys(v for v in st.query_params.get_all(key) if v != ""))
+
+
+def _unknown_choices(key: str, known: list[str]) -> tuple[list[str], bool]:
+    """A multi-value filter's URL values -> (those not among ``known``, whether no value is left)."""
+    asked = _asked_for(key)
+    unknown = [v for v in asked if v not in known]
+    return unknown, bool(unknown) and len(unknown) == len(asked)
+
+
+def _parse_link_date(text: str) -> dt.date | None:
+    """A date as Streamlit writes it into the URL (YYYY-MM-DD, or YYYY/MM/DD) -> date; None otherwise."""
+    for pattern in ("%Y-%m-%d", "%Y/%m/%d"):
+        try:
+            return dt.datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    return None
+
+
+def link_warnings(options: dict[str, list[str]], bounds: tuple[dt.date, dt.date]) -> list[str]:
+    """The sentences that explain which filter values in the URL cannot be applied (empty when all can).
+
+    Streamlit drops a bound widget's URL value that is not among its options (a saved segment
+    deleted since the link was copied, a country no longer in the data, a period outside the data)
+    and shows the default instead, without a word. This reads the URL before the widgets do, so
+    the page can say what it left out. Call it before the filter widgets are drawn.
+    """
+    found = []
+    period = _asked_for("f_period")
+    if period:
+        dates = [_parse_link_date(v) for v in period]
+        first, last = bounds
+        if any(d is None or d < first or d > last for d in dates):
+            found.append(
+                _(
+                    "The link asked for the period {values}, which is not within the data ({first} to {last}); "
+                    "the page shows the default period, the data's last 12 months."
+                ).format(values=_quoted([" – ".join(period)]), first=fmt_date(first), last=fmt_date(last))
+            )
+    choices = (
+        ("f_segment", "segments", _("the segment"), _("the segments"), _("all segments")),
+        ("f_country", "countries", _("the country"), _("the countries"), _("all countries")),
+        ("f_channel", "channels", _("the acquisition channel"), _("the acquisition channels"), _("all channels")),
+    )
+    for key, option_name, one, several, everything in choices:
+        unknown, nothing_left = _unknown_choices(key, options[option_name])
+        if not unknown:
+            continue
+        templates = {
+            (False, True): _(
+                "The link asked for {what} {values}, which does not occur in the data; the page shows {all}."
+            ),
+            (False, False): _(
+                "The link asked for {what} {values}, which does not occur in the data; the filter leaves it out."
+            ),
+            (True, True): _(
+                "The link asked for {what} {values}, which do not occur in the data; the page shows {all}."
+            ),
+            (True, False): _(
+                "The link asked for {what} {values}, which do not occur in the data; the filter leaves them out."
+            ),
+        }
+        what = several if len(unknown) > 1 else one
+        template = templates[(len(unknown) > 1, nothing_left)]
+        found.append(template.format(what=what, values=_quoted(unknown), all=everything))
+    saved = _asked_for("f_saved")
+    if saved and saved[-1] not in options["saved_segments"]:
+        found.append(
+            _(
+                "The link asked for the saved segment {values}, which no longer exists; the page shows all "
+                "customers instead (within the other filters)."
+            ).format(values=_quoted(saved[-1:]))
+        )
+    return found
+
+
+def _forget_link_warnings() -> None:
+    """Once the user changes a filter, the view is theirs: the link's warnings no longer apply."""
+    st.session_state.pop(LINK_WARNINGS_KEY, None)
+
+
+def _show_link_warnings() -> None:
+    for message in st.session_state.get(LINK_WARNINGS_KEY, []):
+        st.warning(message, icon=":material/link_off:")
+
+
 def sidebar_filters() -> Filters:
-    """Draw the global filters in the sidebar (kept in the URL) and return them."""
+    """Draw the global filters in the sidebar (kept in the URL) and return them.
+
+    Filter values in the URL that cannot be applied are named in a warning at the top of the
+    page, which stays until the user changes a filter.
+    """
     options = _filter_options(store.VERSION)
     bounds = options.get("period") or [dt.date.today() - dt.timedelta(days=365), dt.date.today()]
+    dropped = link_warnings(options, (bounds[0], bounds[1]))
+    if dropped:
+        st.session_state[LINK_WARNINGS_KEY] = dropped
+    _show_link_warnings()
     st.sidebar.subheader(_("Filters"))
     start, end = _date_range((bounds[0], bounds[1]))
     segments = st.sidebar.multiselect(
-        _("Segment"), options["segments"], key="f_segment", bind="query-params", placeholder=_("All segments")
+        _("Segment"),
+        options["segments"],
+        key="f_segment",
+        bind="query-params",
+        placeholder=_("All segments"),
+        on_change=_forget_link_warnings,
     )
     countries = st.sidebar.multiselect(
-        _("Country"), options["countries"], key="f_country", bind="query-params", placeholder=_("All countries")
+        _("Country"),
+        options["countries"],
+        key="f_country",
+        bind="query-params",
+        placeholder=_("All countries"),
+        on_change=_forget_link_warnings,
     )
     channels = st.sidebar.multiselect(
         _("Acquisition channel"),
@@ -96,14 +234,17 @@ def sidebar_filters() -> Filters:
         key="f_channel",
         bind="query-params",
         placeholder=_("All channels"),
+        on_change=_forget_link_warnings,
     )
     saved = st.sidebar.selectbox(
         _("Saved segment"),
-        [None, *options["saved_segments"]],
-        format_func=lambda v: _("None") if v is None else v,
+        options["saved_segments"],
+        index=None,
+        placeholder=_("No saved segment"),
         key="f_saved",
         bind="query-params",
         help=_("Customer groups saved on the Segments page."),
+        on_change=_forget_link_warnings,
     )
     return Filters(
         start=start,

@@ -91,15 +91,26 @@ def weights_text() -> str:
     ).format(**{v: fmt_pct(w[v], 0) for v in quality.VS})
 
 
-def reference_time(now: dt.datetime | None = None) -> dt.datetime:
-    """The current time rounded down to ten minutes, so reruns within that span share the cache."""
-    now = now or dt.datetime.now()
+def measurement_time() -> dt.datetime:
+    """The current local time to the second: the reference time of a fresh assessment."""
+    return dt.datetime.now().replace(microsecond=0)
+
+
+def cache_bucket(now: dt.datetime) -> dt.datetime:
+    """A time rounded down to ten minutes: the cache key, so reruns within that span share one
+    assessment. Only a key; the panel shows the time the scores were computed for.
+    """
     return now.replace(minute=now.minute - now.minute % 10, second=0, microsecond=0)
 
 
 @st.cache_data(ttl=600, max_entries=16, show_spinner=False)
-def load_assessment(version: int, now: dt.datetime) -> quality.Assessment:
-    return quality.assess(cursor(), now=now)
+def load_assessment(version: int, bucket: dt.datetime) -> quality.Assessment:
+    """The assessment of the store at data ``version``, computed for the time of the call.
+
+    ``bucket`` (:func:`cache_bucket`) only keys the cache; the result carries its own
+    ``measured_at``, so a cached result still says when it was computed.
+    """
+    return quality.assess(cursor(), now=measurement_time())
 
 
 @st.cache_data(ttl=600, max_entries=16, show_spinner=False)
@@ -147,14 +158,16 @@ def _explanation() -> None:
                     ),
                     "- "
                     + _(
-                        "**Variety**: share of the table's columns that hold at least one value. Sources and "
-                        "channels are shown beside it, but not scored."
+                        "**Variety**: share of the table's cells (every column of every row) that hold a value. "
+                        "Rows that carry little more than their id lower it, and so do columns nobody fills. "
+                        "Sources and channels are shown beside it, but not scored."
                     ),
                     "- "
                     + _(
                         "**Veracity**: 100 × (1 − share of rows with at least one problem): required value "
                         "missing, duplicate key, unknown code, amount not equal to quantity × unit price, "
-                        "negative price, unusually high amount, date in the future, unknown customer."
+                        "negative price, unusually high amount, date in the future, unknown customer. An empty "
+                        "optional value is not a problem here; it counts under variety."
                     ),
                     "- " + weights_text(),
                 ]
@@ -181,6 +194,10 @@ def _facts(scores: pd.DataFrame) -> pd.DataFrame:
             _("Channels used"): scores["channels_used"],
             _("Columns filled"): scores["columns_filled"],
             _("Columns"): scores["columns_total"],
+            _("Cells filled (%)"): [
+                round(100 * f / t, 1) if t else None
+                for f, t in zip(scores["cells_filled"], scores["cells_total"], strict=True)
+            ],
             _("Rows with a problem"): scores["rows_with_issues"],
         }
     )
@@ -252,9 +269,10 @@ def _drill_down(ctx: PageContext, now: dt.datetime, assessment: quality.Assessme
 
 def render(ctx: PageContext) -> None:
     """Draw the data-quality panel for the whole store (the sidebar filters do not apply)."""
-    now = reference_time()
     with st.spinner(_("Checking the data…")):
-        assessment = load_assessment(ctx.version, now)
+        assessment = load_assessment(ctx.version, cache_bucket(measurement_time()))
+    # The drill-down uses the assessment's reference time, so its rows match the counts above.
+    now = assessment.measured_at or measurement_time()
     scores = assessment.scores
     tables, vs = table_labels(), v_labels()
 

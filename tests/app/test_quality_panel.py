@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import streamlit as st
@@ -136,3 +137,47 @@ def test_panel_on_demo_data(app_db):
     pytest.importorskip("analytics.demo")
     at = run_panel()
     assert len(at.metric) == 5
+
+
+def frozen_clock(monkeypatch, at: dt.datetime) -> None:
+    """Make the panel's module read ``at`` as the current time (only its own ``dt`` name is replaced)."""
+    from ui import quality_panel
+
+    class Clock(dt.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return at
+
+    monkeypatch.setattr(
+        quality_panel, "dt", SimpleNamespace(datetime=Clock, date=dt.date, time=dt.time, timedelta=dt.timedelta)
+    )
+
+
+def measured_at(at: AppTest) -> str:
+    (caption,) = [c.value for c in at.caption if "Measured at" in c.value]
+    return caption
+
+
+def test_measured_at_shows_when_the_scores_were_computed(quality_db, monkeypatch):
+    """Guards the review's finding: 'Measured at' showed the cache's ten-minute bucket (19:10 for
+    scores computed at 19:18). The bucket still keys the cache: a rerun a minute later reuses the
+    scores and still says 19:18.
+    """
+    computed = dt.datetime.combine(dt.date.today(), dt.time(19, 18, 42))
+    frozen_clock(monkeypatch, computed)
+    at = run_panel()
+    assert measured_at(at).endswith(f"Measured at {computed:%d %b %Y} 19:18.")
+
+    frozen_clock(monkeypatch, computed + dt.timedelta(minutes=1))
+    at.run()
+    assert measured_at(at).endswith("19:18.")
+
+
+def test_facts_show_the_share_of_filled_cells(quality_db):
+    """Variety counts cells: the two customers fill 5 of 13 columns each, 10 of 26 cells."""
+    at = run_panel()
+    facts = frame_with(at, "Cells filled (%)").set_index("Table")
+    assert facts.loc["Customers", "Cells filled (%)"] == pytest.approx(38.5)
+    assert facts.loc["Customers", "Columns filled"] == 5
+    customers = next(m for m in at.metric if m.label == "Customers")
+    assert "Variety 38" in customers.help

@@ -98,11 +98,13 @@ def test_order_veracity_and_overall_scores(shop):
     assert row["events_per_day_90"] == pytest.approx(10 / 90)
     # 8 of 12 content columns hold a value (product, description, currency, country are empty).
     assert (row["columns_filled"], row["columns_total"]) == (8, 12)
-    assert row["variety"] == pytest.approx(100 * 8 / 12)
+    # Cells: 8 columns x 11 rows = 88, less row 11's missing customer id = 87 of 12 x 11 = 132.
+    assert (row["cells_filled"], row["cells_total"]) == (87, 132)
+    assert row["variety"] == pytest.approx(100 * 87 / 132)  # 65.91
     # 'store' and 'online shop' are known channels; 'fax' is not.
     assert (row["channels_used"], row["channels_known"]) == (2, 17)
-    # 0.2 x 100 + 0.2 x 100 + 0.2 x 66.67 + 0.4 x 36.36 = 67.88
-    assert row["overall"] == pytest.approx(0.2 * 100 + 0.2 * 100 + 0.2 * 800 / 12 + 0.4 * 400 / 11)
+    # 0.2 x 100 + 0.2 x 100 + 0.2 x 65.91 + 0.4 x 36.36 = 67.73
+    assert row["overall"] == pytest.approx(0.2 * 100 + 0.2 * 100 + 0.2 * 8700 / 132 + 0.4 * 400 / 11)
 
 
 def test_rounding_within_a_cent_is_not_a_mismatch(mem_con):
@@ -237,7 +239,8 @@ def test_kano_answers_codes_and_texts(mem_con):
     row = quality.table_profile(mem_con, "kano_responses", now=NOW)
     assert row["velocity"] is None  # no time column
     assert row["volume"] == 100.0  # rows present, nothing to date
-    assert row["variety"] == pytest.approx(100 * 5 / 8)  # importance, customer_id, segment empty
+    # importance, customer_id, segment empty; the other 5 columns filled on all 7 rows: 35 of 56 cells.
+    assert row["variety"] == pytest.approx(100 * 35 / 56)
     assert row["veracity"] == pytest.approx(100 * 3 / 7)
     # Velocity does not apply: weights 0.2, 0.2, 0.4 re-normalised over 0.8.
     expected = (0.2 * 100 + 0.2 * 62.5 + 0.4 * 300 / 7) / 0.8
@@ -303,6 +306,44 @@ def test_sources_count_imports_and_files(shop):
     # Imports 1, 2, 3 wrote rows (import 4 wrote none); they came from two files.
     assert (row["imports"], row["files"]) == (3, 2)
     assert row["rows_without_import"] == 11 - 5  # O1 has two lines, O2, O3, O4 one each
+
+
+def test_variety_counts_filled_cells_so_rows_with_only_an_id_lower_it(mem_con):
+    """Guards the review's finding: customers holding only an id left variety at 100, because a
+    column counted as filled when any one row had a value.
+    """
+    full = ["customer_id", "name", "email", "customer_type", "country", "region", "city", "industry"]
+    full += ["acquisition_channel", "segment", "signup_date", "birth_year", "employees"]
+    insert(
+        mem_con,
+        "customers",
+        full,
+        [
+            (f"F{i}", "Name", "n@example.org", "B2B", "DE", "BY", "Munich", "Retail", "email", "New")
+            + (dt.date(2026, 1, 1), 1980, 12)
+            for i in range(10)
+        ],
+    )
+    before = quality.table_profile(mem_con, "customers", now=NOW)
+    assert (before["cells_filled"], before["cells_total"], before["variety"]) == (130, 130, 100.0)
+    insert(mem_con, "customers", ["customer_id"], [(f"I{i}",) for i in range(10)])
+    row = quality.table_profile(mem_con, "customers", now=NOW)
+    # Every column still holds a value somewhere ...
+    assert (row["columns_filled"], row["columns_total"]) == (13, 13)
+    # ... but the cells do not: 10 x 13 + 10 x 1 = 140 of 20 x 13 = 260.
+    assert (row["cells_filled"], row["cells_total"]) == (140, 260)
+    assert row["variety"] == pytest.approx(100 * 140 / 260)  # 53.85
+    # A row with only its id breaks no rule: veracity stays 100.
+    assert row["veracity"] == 100.0
+
+
+def test_variety_of_an_empty_table_is_zero(mem_con):
+    row = quality.table_profile(mem_con, "requirements", now=NOW)
+    assert (row["cells_filled"], row["cells_total"], row["variety"]) == (0, 0, 0.0)
+
+
+def test_assessment_says_when_it_was_measured(shop):
+    assert quality.assess(shop, now=NOW).measured_at == NOW
 
 
 def test_null_counts(shop):
