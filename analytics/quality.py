@@ -15,13 +15,19 @@ Scores (each 0..100, higher is better; ``None`` where a V does not apply):
   0 once it is ``stale_days`` (default 90) old or older, linear in between:
   ``100 × clip((stale_days − age_days) / (stale_days − fresh_days), 0, 1)``. An empty table scores
   0; a table without a time column (Kano answers, requirements) has no velocity (``None``).
-- **variety** (completeness) = 100 × filled cells / (rows × columns of the table), ``import_id``
-  not counted; a cell is filled when it is not NULL. A column nobody fills and a row that holds
-  little more than its key both lower it: 10 customers with all 13 columns filled and 10 with only
-  their id score 100 × (130 + 10) / (20 × 13) = 53.8. It equals the share of columns holding at
-  least one value times the fill rate of those columns, and is 0 for an empty table. Sources and
-  channels are reported beside it but not scored: few sources or channels are a fact about the
-  business, not an error.
+- **variety** (completeness) = 100 × filled applicable cells / applicable cells, ``import_id`` not
+  counted; a cell is filled when it is not NULL. A cell applies unless :data:`APPLICABILITY` says
+  otherwise: ``customers.industry`` and ``employees`` apply to B2B customers only, ``birth_year`` to
+  B2C customers only, and optional columns (``interactions.properties``, ``kano_responses.customer_id``,
+  ``requirements.kano_feature``) are not counted at all. A row without a (valid) customer type has
+  none of the three type-specific cells (its missing type already counts as an empty cell), and a
+  value in a cell that does not apply counts neither way. Empty cells by design therefore cost
+  nothing, while a column nobody fills and a row that holds little more than its key both lower
+  the score: 4 B2B customers with their 12 applicable columns filled and 4 B2C customers with
+  their 11 score 100; 2 more customers with only their id (type unknown: 10 applicable cells each,
+  1 filled) bring it to 100 × (48 + 44 + 2) / (48 + 44 + 20) = 100 × 94 / 112 = 83.9. It is 0 for
+  an empty table. Sources and channels are reported beside it but not scored: few sources or
+  channels are a fact about the business, not an error.
 - **veracity** = 100 × (1 − rows with at least one issue / rows); ``None`` for an empty table.
   The issues are the checks of :func:`checks` (missing required values, duplicate keys, invalid
   values, future dates, negative prices, outlying amounts, unknown customers).
@@ -52,6 +58,38 @@ VS: tuple[str, ...] = ("volume", "velocity", "variety", "veracity")
 
 #: Weights of the V scores in the overall score (they sum to 1).
 WEIGHTS: dict[str, float] = {"volume": 0.2, "velocity": 0.2, "variety": 0.2, "veracity": 0.4}
+
+
+@dataclass(frozen=True)
+class Applicability:
+    """Where a column's cells count for variety.
+
+    ``condition`` is SQL over the row's own columns (unqualified names), fixed in this module and
+    never built from user input; a cell applies where it is true (NULL counts as false). ``None``
+    means the column is optional by design and never counted. ``reason`` says why, for readers.
+    """
+
+    condition: str | None
+    reason: str
+
+
+#: (table, column) -> where the column applies, for variety; columns not listed apply to every row.
+#: A rule never names a required or key column: those apply everywhere.
+APPLICABILITY: dict[tuple[str, str], Applicability] = {
+    ("customers", "industry"): Applicability("customer_type = 'B2B'", "a company's sector: B2B customers only"),
+    ("customers", "employees"): Applicability("customer_type = 'B2B'", "a company's size: B2B customers only"),
+    ("customers", "birth_year"): Applicability("customer_type = 'B2C'", "a person's birth year: B2C customers only"),
+    ("interactions", "properties"): Applicability(
+        None, "free-form details that only some events carry (purchases, reviews, service contacts)"
+    ),
+    ("kano_responses", "customer_id"): Applicability(
+        None, "survey respondents need not be (known) customers; answers may be anonymous"
+    ),
+    ("requirements", "kano_feature"): Applicability(
+        None, "named only where a requirement matches a Kano feature (not every requirement does)"
+    ),
+}
+
 
 #: Columns of the long growth table (:func:`growth`, :attr:`Assessment.growth`).
 GROWTH_COLUMNS: tuple[str, ...] = ("table", "month", "rows_added", "cumulative_rows")
@@ -647,15 +685,57 @@ def monthly_growth(con: duckdb.DuckDBPyConnection, table: str, *, now: dt.dateti
     return out
 
 
+def _conditional_rules(spec: schema.Table) -> dict[str, Applicability]:
+    """Column name -> its :data:`APPLICABILITY` rule, for the table's columns that apply under a condition."""
+    return {
+        c.name: rule
+        for c in _content_columns(spec)
+        if (rule := APPLICABILITY.get((spec.name, c.name))) is not None and rule.condition is not None
+    }
+
+
+def _applicable_selects(spec: schema.Table) -> list[str]:
+    """Aggregates for variety, added to the scan of :func:`_stats`: per conditional column its
+    filled applicable cells (``a_<column>``), and per distinct condition the rows it holds for
+    (``applies_<i>``, numbered in order of first use).
+    """
+    rules = _conditional_rules(spec)
+    selects = [
+        f"count({_q(name)}) FILTER (WHERE {rule.condition}) AS {_q('a_' + name)}" for name, rule in rules.items()
+    ]
+    conditions = list(dict.fromkeys(rule.condition for rule in rules.values()))
+    selects += [f"count(*) FILTER (WHERE {cond}) AS applies_{i}" for i, cond in enumerate(conditions)]
+    return selects
+
+
+def _variety_cells(spec: schema.Table, stats: dict) -> tuple[int, int]:
+    """Figures of :func:`_stats` -> (filled applicable cells, applicable cells) over the content columns."""
+    rows = int(stats["rows"])
+    rules = _conditional_rules(spec)
+    conditions = list(dict.fromkeys(rule.condition for rule in rules.values()))
+    filled = applicable = 0
+    for c in _content_columns(spec):
+        rule = APPLICABILITY.get((spec.name, c.name))
+        if rule is None:
+            filled += int(stats["n_" + c.name])
+            applicable += rows
+        elif rule.condition is not None:
+            filled += int(stats["a_" + c.name])
+            applicable += int(stats[f"applies_{conditions.index(rule.condition)}"])
+    return filled, applicable
+
+
 def _stats(
     con: duckdb.DuckDBPyConnection, spec: schema.Table, now: dt.datetime, *, row_checks: tuple[str, ...] = ()
 ) -> dict:
-    """One scan: rows, filled columns, imports, channels used and the velocity figures; also the
-    rows failing each of the named row-by-row checks (keys ``check_<name>``).
+    """One scan: rows, filled columns, applicable and filled applicable cells (variety), imports,
+    channels used and the velocity figures; also the rows failing each of the named row-by-row
+    checks (keys ``check_<name>``).
     """
     cols = _content_columns(spec)
     selects = ['count(*) AS "rows"']
     selects += [f"count({_q(c.name)}) AS {_q('n_' + c.name)}" for c in cols]
+    selects += _applicable_selects(spec)
     selects.append("count(DISTINCT import_id) AS imports")
     selects.append("count(*) - count(import_id) AS rows_without_import")
     channel = CHANNEL_COLUMNS.get(spec.name)
@@ -766,11 +846,11 @@ def _table_profile(
         else None
     )
 
-    # Variety: filled cells over all cells, from the per-column counts of the same scan.
+    # Variety: filled applicable cells over applicable cells, from the counts of the same scan.
     filled_per_column = [int(stats["n_" + c.name]) for c in cols]
     filled = sum(1 for n in filled_per_column if n > 0)
-    cells_filled, cells_total = sum(filled_per_column), rows * len(cols)
-    variety = 100.0 * cells_filled / cells_total if cells_total else 0.0
+    cells_filled, cells_applicable = _variety_cells(spec, stats)
+    variety = 100.0 * cells_filled / cells_applicable if cells_applicable else 0.0
 
     # Veracity.
     row_counts = {**clean, **{n: stats["check_" + n] for n in scanned}}
@@ -798,7 +878,7 @@ def _table_profile(
         "columns_filled": filled,
         "columns_total": len(cols),
         "cells_filled": cells_filled,
-        "cells_total": cells_total,
+        "cells_applicable": cells_applicable,
         "rows_with_issues": with_issues,
     }
     nulls = _null_frame(cols, rows, filled_per_column)
@@ -832,7 +912,8 @@ def profile(
         Columns: table, rows, volume, velocity, variety, veracity, overall (scores 0..100 or
         None), months_with_rows, months_spanned, newest, freshness_hours, events_per_day_30,
         events_per_day_90, imports, files, rows_without_import, channels_used, channels_known,
-        columns_filled, columns_total, cells_filled, cells_total, rows_with_issues.
+        columns_filled, columns_total, cells_filled, cells_applicable, rows_with_issues
+        (``cells_*`` count the cells that apply, see :data:`APPLICABILITY`).
     """
     return assess(con, now=now, tables=tables, fresh_days=fresh_days, stale_days=stale_days).scores
 

@@ -158,9 +158,13 @@ def _explanation() -> None:
                     ),
                     "- "
                     + _(
-                        "**Variety**: share of the table's cells (every column of every row) that hold a value. "
-                        "Rows that carry little more than their id lower it, and so do columns nobody fills. "
-                        "Sources and channels are shown beside it, but not scored."
+                        "**Variety**: share of the cells that apply to a row and hold a value. Columns that "
+                        "are empty by design do not count: industry and employees apply to B2B customers "
+                        "only, birth year to B2C customers only (none of the three to a customer without a "
+                        "type), and optional columns (interaction properties, the customer id of a Kano "
+                        "answer, the Kano feature of a requirement) are left out. Rows that carry little "
+                        "more than their id lower it, and so do columns nobody fills. Sources and channels "
+                        "are shown beside it, but not scored."
                     ),
                     "- "
                     + _(
@@ -194,9 +198,9 @@ def _facts(scores: pd.DataFrame) -> pd.DataFrame:
             _("Channels used"): scores["channels_used"],
             _("Columns filled"): scores["columns_filled"],
             _("Columns"): scores["columns_total"],
-            _("Cells filled (%)"): [
+            _("Applicable cells filled (%)"): [
                 round(100 * f / t, 1) if t else None
-                for f, t in zip(scores["cells_filled"], scores["cells_total"], strict=True)
+                for f, t in zip(scores["cells_filled"], scores["cells_applicable"], strict=True)
             ],
             _("Rows with a problem"): scores["rows_with_issues"],
         }

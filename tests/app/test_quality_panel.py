@@ -173,11 +173,21 @@ def test_measured_at_shows_when_the_scores_were_computed(quality_db, monkeypatch
     assert measured_at(at).endswith("19:18.")
 
 
-def test_facts_show_the_share_of_filled_cells(quality_db):
-    """Variety counts cells: the two customers fill 5 of 13 columns each, 10 of 26 cells."""
+def test_facts_show_the_share_of_filled_applicable_cells(quality_db):
+    """Variety counts the cells that apply: the two customers have no type, so industry, employees
+    and birth year do not apply; each fills 5 of its 10 applicable columns, 10 of 20 cells.
+    """
     at = run_panel()
-    facts = frame_with(at, "Cells filled (%)").set_index("Table")
-    assert facts.loc["Customers", "Cells filled (%)"] == pytest.approx(38.5)
+    facts = frame_with(at, "Applicable cells filled (%)").set_index("Table")
+    assert facts.loc["Customers", "Applicable cells filled (%)"] == pytest.approx(50.0)
     assert facts.loc["Customers", "Columns filled"] == 5
     customers = next(m for m in at.metric if m.label == "Customers")
-    assert "Variety 38" in customers.help
+    assert "Variety 50" in customers.help
+
+
+def test_explanation_says_which_cells_do_not_count(quality_db):
+    """The help text names the empty-by-design columns that variety leaves out."""
+    at = run_panel()
+    (text,) = [m.value for m in at.markdown if "**Variety**" in m.value]
+    assert "B2B customers only" in text and "B2C customers only" in text
+    assert "interaction properties" in text

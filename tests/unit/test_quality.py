@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analytics import quality, store
+from analytics import quality, schema, store
 from analytics.charts import quality as quality_charts
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,7 +99,8 @@ def test_order_veracity_and_overall_scores(shop):
     # 8 of 12 content columns hold a value (product, description, currency, country are empty).
     assert (row["columns_filled"], row["columns_total"]) == (8, 12)
     # Cells: 8 columns x 11 rows = 88, less row 11's missing customer id = 87 of 12 x 11 = 132.
-    assert (row["cells_filled"], row["cells_total"]) == (87, 132)
+    # Order lines have no applicability rule: every cell applies.
+    assert (row["cells_filled"], row["cells_applicable"]) == (87, 132)
     assert row["variety"] == pytest.approx(100 * 87 / 132)  # 65.91
     # 'store' and 'online shop' are known channels; 'fax' is not.
     assert (row["channels_used"], row["channels_known"]) == (2, 17)
@@ -239,12 +240,14 @@ def test_kano_answers_codes_and_texts(mem_con):
     row = quality.table_profile(mem_con, "kano_responses", now=NOW)
     assert row["velocity"] is None  # no time column
     assert row["volume"] == 100.0  # rows present, nothing to date
-    # importance, customer_id, segment empty; the other 5 columns filled on all 7 rows: 35 of 56 cells.
-    assert row["variety"] == pytest.approx(100 * 35 / 56)
+    # customer_id is optional (anonymous answers) and not counted; importance and segment are empty,
+    # the other 5 columns filled on all 7 rows: 35 of 7 x 7 = 49 applicable cells.
+    assert (row["cells_filled"], row["cells_applicable"]) == (35, 49)
+    assert row["variety"] == pytest.approx(100 * 35 / 49)  # 71.43
     assert row["veracity"] == pytest.approx(100 * 3 / 7)
     # Velocity does not apply: weights 0.2, 0.2, 0.4 re-normalised over 0.8.
-    expected = (0.2 * 100 + 0.2 * 62.5 + 0.4 * 300 / 7) / 0.8
-    assert row["overall"] == pytest.approx(expected)  # 62.05
+    expected = (0.2 * 100 + 0.2 * 3500 / 49 + 0.4 * 300 / 7) / 0.8
+    assert row["overall"] == pytest.approx(expected)  # 64.29
     bad = quality.offending_rows(mem_con, "kano_responses", "invalid_answer", now=NOW)
     assert bad["detail"].tolist() == ["6 / 1", "3 / maybe"]
 
@@ -308,38 +311,130 @@ def test_sources_count_imports_and_files(shop):
     assert row["rows_without_import"] == 11 - 5  # O1 has two lines, O2, O3, O4 one each
 
 
-def test_variety_counts_filled_cells_so_rows_with_only_an_id_lower_it(mem_con):
-    """Guards the review's finding: customers holding only an id left variety at 100, because a
-    column counted as filled when any one row had a value.
-    """
-    full = ["customer_id", "name", "email", "customer_type", "country", "region", "city", "industry"]
-    full += ["acquisition_channel", "segment", "signup_date", "birth_year", "employees"]
-    insert(
-        mem_con,
-        "customers",
-        full,
-        [
-            (f"F{i}", "Name", "n@example.org", "B2B", "DE", "BY", "Munich", "Retail", "email", "New")
-            + (dt.date(2026, 1, 1), 1980, 12)
-            for i in range(10)
-        ],
+CUSTOMER_COLUMNS = ["customer_id", "name", "email", "customer_type", "country", "region", "city", "industry"]
+CUSTOMER_COLUMNS += ["acquisition_channel", "segment", "signup_date", "birth_year", "employees"]
+
+
+def b2b(customer_id: str, *, birth_year: int | None = None) -> tuple:
+    """A company customer with every column that applies to it filled (birth year as given)."""
+    return (customer_id, "Firma", "c@example.org", "B2B", "DE", "BY", "Munich", "retail", "email", "SME") + (
+        dt.date(2026, 1, 1),
+        birth_year,
+        12,
     )
-    before = quality.table_profile(mem_con, "customers", now=NOW)
-    assert (before["cells_filled"], before["cells_total"], before["variety"]) == (130, 130, 100.0)
-    insert(mem_con, "customers", ["customer_id"], [(f"I{i}",) for i in range(10)])
+
+
+def b2c(customer_id: str, *, birth_year: int | None = 1980) -> tuple:
+    """A consumer with every column that applies to it filled (industry and employees empty)."""
+    return (customer_id, "Anna", "a@example.com", "B2C", "DE", "BY", "Munich", None, "store", "Value consumer") + (
+        dt.date(2026, 1, 1),
+        birth_year,
+        None,
+    )
+
+
+def test_variety_counts_only_applicable_cells_so_empty_by_design_columns_do_not_lower_it(mem_con):
+    """Guards the review's finding: on the demo data variety fell to about 87 only because
+    industry and employees are empty for consumers and birth year for companies, by design.
+    """
+    # 3 B2B customers: 13 columns less birth_year = 12 applicable cells each, all filled; one of
+    # them has a birth year anyway, which applies to no company and counts neither way.
+    # 2 B2C customers: 13 less industry and employees = 11 applicable cells each, all filled.
+    insert(mem_con, "customers", CUSTOMER_COLUMNS, [b2b("B1"), b2b("B2"), b2b("B3", birth_year=1970)])
+    insert(mem_con, "customers", CUSTOMER_COLUMNS, [b2c("P1"), b2c("P2")])
     row = quality.table_profile(mem_con, "customers", now=NOW)
-    # Every column still holds a value somewhere ...
+    # 3 x 12 + 2 x 11 = 58 of 58 (counting every cell it would be 59 of 5 x 13 = 65, i.e. 90.8).
+    assert (row["cells_filled"], row["cells_applicable"]) == (58, 58)
+    assert row["variety"] == 100.0
+
+
+def test_variety_is_lowered_by_rows_with_only_an_id_and_by_applicable_empty_cells(mem_con):
+    """Rows that hold little more than their key still lower variety, as does an empty cell that
+    applies (a consumer without birth year); a row without a type has none of the type-specific cells.
+    """
+    insert(mem_con, "customers", CUSTOMER_COLUMNS, [b2b("B1"), b2b("B2"), b2b("B3"), b2c("P1"), b2c("P2")])
+    insert(mem_con, "customers", ["customer_id"], [("X1",)])
+    row = quality.table_profile(mem_con, "customers", now=NOW)
+    # X1 has no type: industry, employees, birth_year do not apply, 10 cells do; only its id is filled.
+    # 3 x 12 + 2 x 11 + 1 = 59 filled of 36 + 22 + 10 = 68 applicable.
+    assert (row["cells_filled"], row["cells_applicable"]) == (59, 68)
+    assert row["variety"] == pytest.approx(100 * 59 / 68)  # 86.76
+    # Every column still holds a value somewhere.
     assert (row["columns_filled"], row["columns_total"]) == (13, 13)
-    # ... but the cells do not: 10 x 13 + 10 x 1 = 140 of 20 x 13 = 260.
-    assert (row["cells_filled"], row["cells_total"]) == (140, 260)
-    assert row["variety"] == pytest.approx(100 * 140 / 260)  # 53.85
     # A row with only its id breaks no rule: veracity stays 100.
     assert row["veracity"] == 100.0
+
+    insert(mem_con, "customers", CUSTOMER_COLUMNS, [b2c("P3", birth_year=None)])
+    row = quality.table_profile(mem_con, "customers", now=NOW)
+    # P3: 11 applicable cells, 10 filled (birth year missing): 69 of 79.
+    assert (row["cells_filled"], row["cells_applicable"]) == (69, 79)
+    assert row["variety"] == pytest.approx(100 * 69 / 79)  # 87.34
+
+
+def test_optional_columns_are_not_counted_for_variety(mem_con):
+    """Interaction properties are optional: 2 interactions with the 6 other columns filled and
+    properties only on one score 100 (12 of 12 cells); a missing stage still counts (11 of 12).
+    """
+    columns = ["interaction_id", "customer_id", "occurred_at", "event", "stage", "channel", "properties"]
+    at = dt.datetime(2026, 11, 20)
+    rows = [
+        ("I1", "C1", at, "purchase", "purchase", "store", '{"order_id": "O1"}'),
+        ("I2", "C1", at, "site_visit", "interest", "website", None),
+    ]
+    insert(mem_con, "interactions", columns, rows)
+    row = quality.table_profile(mem_con, "interactions", now=NOW)
+    assert (row["cells_filled"], row["cells_applicable"], row["variety"]) == (12, 12, 100.0)
+    mem_con.execute("UPDATE interactions SET stage = NULL WHERE interaction_id = 'I2'")
+    row = quality.table_profile(mem_con, "interactions", now=NOW)
+    assert (row["cells_filled"], row["cells_applicable"]) == (11, 12)
+
+
+def test_applicability_rules_name_optional_columns_of_the_quality_tables(mem_con):
+    """Every rule names a column of a profiled table that is neither required nor part of the key
+    (those apply to every row), and its condition runs on the table's own columns.
+    """
+    for (table, column), rule in quality.APPLICABILITY.items():
+        spec = schema.TABLES[table]
+        assert table in quality.QUALITY_TABLES
+        assert column in spec.column_names
+        assert not spec.column(column).required and column not in spec.key
+        if rule.condition is not None:
+            assert mem_con.execute(f"SELECT count(*) FILTER (WHERE {rule.condition}) FROM {table}").fetchone() == (0,)
+
+
+def test_variety_of_the_demo_data_counts_every_applicable_cell(demo_con):
+    """The demo leaves cells empty only by design, so every table scores 100, and the applicable
+    cells are those an independent count derives from the rules.
+    """
+    assessment = quality.assess(demo_con, now=NOW)
+    scores = assessment.scores.set_index("table")
+    assert scores["variety"].tolist() == [100.0] * 5
+    assert (scores["cells_filled"] == scores["cells_applicable"]).all()
+    # Customers: 10 columns apply to all, industry and employees to B2B, birth year to B2C.
+    (customers,) = demo_con.execute(
+        "SELECT 10 * count(*) + 2 * count(*) FILTER (WHERE customer_type = 'B2B')"
+        " + count(*) FILTER (WHERE customer_type = 'B2C') FROM customers"
+    ).fetchone()
+    # Interactions: the 6 columns besides the optional properties.
+    (interactions,) = demo_con.execute("SELECT 6 * count(*) FROM interactions").fetchone()
+    # Kano answers: 7 of 8 columns (customer_id optional); requirements: 15 of 16 (kano_feature).
+    (kano,) = demo_con.execute("SELECT 7 * count(*) FROM kano_responses").fetchone()
+    (requirements,) = demo_con.execute("SELECT 15 * count(*) FROM requirements").fetchone()
+    assert scores.loc["customers", "cells_applicable"] == customers
+    assert scores.loc["interactions", "cells_applicable"] == interactions
+    assert scores.loc["kano_responses", "cells_applicable"] == kano
+    assert scores.loc["requirements", "cells_applicable"] == requirements
+    # The demo does leave those columns partly empty: it is the rules, not the data, that keep 100.
+    nulls = assessment.nulls.set_index(["table", "column"])["nulls"]
+    for table, column in [("customers", "industry"), ("customers", "employees"), ("customers", "birth_year")]:
+        assert nulls.loc[(table, column)] > 0
+    assert nulls.loc[("interactions", "properties")] > 0
+    assert nulls.loc[("requirements", "kano_feature")] > 0
 
 
 def test_variety_of_an_empty_table_is_zero(mem_con):
     row = quality.table_profile(mem_con, "requirements", now=NOW)
-    assert (row["cells_filled"], row["cells_total"], row["variety"]) == (0, 0, 0.0)
+    assert (row["cells_filled"], row["cells_applicable"], row["variety"]) == (0, 0, 0.0)
 
 
 def test_assessment_says_when_it_was_measured(shop):
