@@ -178,6 +178,44 @@ def mapping_editor(table: str, preview: ingest.Preview) -> dict[str, str]:
     return chosen
 
 
+def required_labels(table: str, columns: list[str] | None = None) -> str:
+    """Required columns of ``table`` (or the ``columns`` given) as the mapping boxes name them."""
+    if columns is None:
+        columns = [c.name for c in schema.TABLES[table].columns if c.required]
+    return ", ".join(column_label(table, c) for c in columns)
+
+
+def one_column_error(table: str, preview: ingest.Preview) -> str | None:
+    """The message for a file that yields a single column the required columns cannot come from, else None."""
+    if len(preview.headers) != 1:
+        return None
+    suggested, _remembered = ingest.suggest_mapping(ctx.con, table, preview.headers)
+    if not ingest.missing_required(table, suggested):
+        return None  # e.g. a plain list of customer ids
+    return _(
+        "This file does not look like a table: only one column was found, because its values are not separated "
+        "by commas, semicolons, tabs or pipes (a fixed-width text file, for example). {table} needs at least: "
+        "{required}. Save the data as CSV or Excel with one column per field and upload it again. "
+        "The file's first line reads: “{line}”."
+    ).format(table=table_label(table), required=required_labels(table), line=preview.headers[0][:80])
+
+
+def mapping_problem(table: str, mapping: dict[str, str]) -> tuple[str, str] | None:
+    """('error' | 'warning', message) when required columns are not mapped, else None."""
+    missing = ingest.missing_required(table, mapping)
+    if not missing:
+        return None
+    required = [c.name for c in schema.TABLES[table].columns if c.required]
+    if len(missing) == len(required):
+        return "error", _(
+            "This file has no column for what {table} needs: {required}. Choose the file column for each box "
+            "marked * above, or check that this is the right file for this table."
+        ).format(table=table_label(table), required=required_labels(table))
+    return "warning", _("Still to map before loading: {missing}. Choose the file column for each box marked *.").format(
+        missing=required_labels(table, missing)
+    )
+
+
 def mapped_preview(table: str, preview: ingest.Preview, mapping: dict[str, str]):
     frame = preview.rows[[h for h in mapping if h in preview.rows.columns]].copy()
     frame.columns = [column_label(table, mapping[h]) for h in frame.columns]
@@ -257,9 +295,20 @@ def show_report(report: ingest.ImportReport) -> None:
                 width="stretch",
             )
         if not report.rejects.empty:
-            st.markdown(_("**Problems, row by row** (row = data row of the file)"))
-            st.dataframe(report.rejects.rename(columns=REJECT_HEADERS), hide_index=True, width="stretch", height=300)
+            st.markdown(_("**Problems, row by row** (row = data row of the file, value as written in it)"))
+            st.dataframe(shown_rejects(report.rejects), hide_index=True, width="stretch")
             rejected_downloads(report)
+
+
+def shown_rejects(rejects):
+    """Rejects (row, column, value, reason) as shown: empty cells as '(empty)', problems of a whole line named so."""
+    values = rejects["value"].astype(object)
+    blank = values.isna() | values.astype(str).str.strip().eq("")
+    columns = rejects["column"].astype(object)
+    return rejects.assign(
+        value=values.where(~blank, _("(empty)")),
+        column=columns.where(columns.notna(), _("(whole line)")),
+    ).rename(columns=REJECT_HEADERS)
 
 
 def rejected_downloads(report: ingest.ImportReport) -> None:
@@ -301,14 +350,26 @@ def import_tab() -> None:
         st.info(_("Choose a file to see what was detected and how its columns map."), icon=":material/upload_file:")
     else:
         preview = preview_for(upload)
-        if preview.error:
-            st.error(plain(preview.error), icon=":material/error:")
+        not_a_table = None if preview.error else one_column_error(table, preview)
+        if preview.error or not_a_table:
+            st.error(plain(preview.error or not_a_table), icon=":material/error:")
         else:
             st.caption(describe_format(preview))
             st.markdown(_("**Column mapping** (* required)"))
             mapping = mapping_editor(table, preview)
-            st.markdown(_("**Preview of the mapped rows**"))
-            st.dataframe(mapped_preview(table, preview, mapping), hide_index=True, width="stretch")
+            problem = mapping_problem(table, mapping)
+            if mapping:
+                st.markdown(_("**Preview of the mapped rows**"))
+                st.dataframe(mapped_preview(table, preview, mapping), hide_index=True, width="stretch")
+            else:
+                st.markdown(_("**First rows of the file**"))
+                st.dataframe(preview.rows, hide_index=True, width="stretch")
+            if problem:
+                level, message = problem
+                if level == "error":
+                    st.error(plain(message), icon=":material/error:")
+                else:
+                    st.warning(plain(message), icon=":material/warning:")
             mode = st.radio(_("Mode"), list(MODE_LABELS), format_func=MODE_LABELS.get, horizontal=True, key="data_mode")
             pseudonymise = st.checkbox(
                 _("Pseudonymise personal columns"),
@@ -332,7 +393,14 @@ def import_tab() -> None:
                     "file twice."
                 ),
             )
-            if st.button(_("Validate and load"), type="primary", icon=":material/upload:", key="data_load"):
+            if st.button(
+                _("Validate and load"),
+                type="primary",
+                icon=":material/upload:",
+                key="data_load",
+                disabled=problem is not None,
+                help=_("Map every column marked * first.") if problem else None,
+            ):
                 run_import(table, upload, mapping, mode, pseudonymise, create_customers, allow_same_file)
     report = st.session_state.get("data_report")
     if report is not None:

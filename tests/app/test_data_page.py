@@ -7,7 +7,7 @@ import gzip
 import duckdb
 import pytest
 
-from tests.conftest import app_test
+from tests.conftest import FIXTURES, app_test
 
 GERMAN_CUSTOMERS = "Kundennummer;Kundenname;Land;Kunde seit\nNEU-1;Neukunde GmbH;DE;31.12.2024\nNEU-2;<b>Fett</b> AG;AT;01.02.2025\nNEU-2;Doppelt;AT;01.02.2025\n"
 
@@ -286,3 +286,100 @@ def test_imports_log_uses_readable_words(app_db):
     first = log.iloc[0]
     assert (first["Table"], first["Mode"], first["Status"]) == ("Customers", "Append", "Loaded")
     assert first["Rows read"] == "3"
+
+
+# --- regressions (second review of the import) ------------------------------------------------
+
+
+def mapping_boxes(at) -> dict:
+    """Mapping select boxes by canonical column (their keys are map_<layout>_<column>)."""
+    return {s.key.split("_", 2)[2]: s for s in at.selectbox if s.key and s.key.startswith("map_")}
+
+
+def unescaped(text: str) -> str:
+    """Message text without the backslashes that keep Markdown from reading file text as formatting."""
+    return text.replace("\\", "")
+
+
+def test_a_fixed_width_file_is_refused_at_preview_with_the_labels_of_the_mapping(app_db):
+    """Defect: CDNOW_sample.txt (fixed width) previewed as 'CSV · separator: comma' with blank mapping boxes,
+    and only 'Validate and load' said what was wrong, naming order_id, customer_id, ordered_at."""
+    at = open_page()
+    at.selectbox(key="data_table").set_value("orders").run()
+    upload(at, "CDNOW_sample.txt", (FIXTURES / "cdnow_sample_first20.txt").read_bytes())
+    assert not at.exception
+    errors = [unescaped(e.value) for e in at.error]
+    assert len(errors) == 1
+    assert "only one column" in errors[0] and "Order number, Customer id, Order date" in errors[0]
+    assert "order_id" not in errors[0]
+    assert not any(s.key and s.key.startswith("map_") for s in at.selectbox)
+    assert not any("separator: comma" in c.value for c in at.caption)
+    with pytest.raises(KeyError):
+        at.button(key="data_load")
+
+
+def test_a_one_column_list_of_customer_ids_can_still_be_loaded(app_db):
+    at = open_page()
+    upload(at, "ids.csv", b"customer_id\nONE-1\nONE-2\n")
+    assert not at.error
+    assert not at.button(key="data_load").disabled
+
+
+def test_required_columns_left_unmapped_are_named_and_loading_waits_for_them(app_db):
+    at = open_page()
+    at.selectbox(key="data_table").set_value("orders").run()
+    upload(at, "orders.csv", b"Feld 1,Feld 2,Feld 3\nB-1,NOBODY,2025-01-01\n")
+    assert not at.exception
+    errors = [unescaped(e.value) for e in at.error]
+    assert any("This file has no column for what Orders (order lines) needs" in e for e in errors)
+    assert any("Order number, Customer id, Order date" in e for e in errors)
+    assert at.button(key="data_load").disabled
+    boxes = mapping_boxes(at)
+    boxes["order_id"].set_value("Feld 1").run()
+    assert any("Still to map before loading: Customer id, Order date." in unescaped(w.value) for w in at.warning)
+    assert at.button(key="data_load").disabled
+    boxes = mapping_boxes(at)
+    boxes["customer_id"].set_value("Feld 2")
+    boxes["ordered_at"].set_value("Feld 3").run()
+    assert not at.error and not at.warning
+    assert not at.button(key="data_load").disabled
+
+
+def test_rejects_show_values_as_written_and_empty_cells_as_empty(app_db, monkeypatch):
+    """Defect: '31.12.2031' showed as '2031-12-31 00:00:00', an empty id as 'None', under blank padding rows."""
+    import streamlit
+
+    heights = []
+    original = streamlit.dataframe
+
+    def recording(data=None, *args, **kwargs):
+        if hasattr(data, "columns") and "Reason" in data.columns and "Value" in data.columns:
+            heights.append(kwargs.get("height", "auto"))
+        return original(data, *args, **kwargs)
+
+    monkeypatch.setattr(streamlit, "dataframe", recording)
+    payload = "Kundennummer;Land;Kunde seit\nZUK-1;DE;31.12.2031\n;AT;01.02.2025\nZUK-3;DE;01.02.2025\n"
+    at = open_page()
+    upload(at, "kunden.csv", payload.encode("cp1252"))
+    at.button(key="data_load").click().run()
+    assert not at.exception
+    shown = next(d.value for d in at.dataframe if "Reason" in d.value.columns and "Value" in d.value.columns)
+    assert list(shown["Row"]) == [1, 2]
+    assert list(shown["Value"]) == ["31.12.2031", "(empty)"]
+    assert heights == ["auto"]  # as tall as its rows, no blank padding rows under them
+
+
+def test_country_names_are_reported_as_converted(app_db):
+    payload = b"customer_id,country\nLAND-1,Austria\nLAND-2,Deutschland\nLAND-3,AT\nLAND-4,Atlantis\n"
+    at = open_page()
+    upload(at, "countries.csv", payload)
+    at.button(key="data_load").click().run()
+    assert not at.exception
+    infos = [unescaped(i.value) for i in at.info]
+    assert any("converted to two-letter ISO codes in 2 rows" in i and "Austria → AT" in i for i in infos)
+    assert any("Atlantis (1 row)" in i for i in infos)
+    assert not any("Atlantis" in e.value for e in at.error)
+    countries = _count(
+        app_db, "SELECT string_agg(country, ',' ORDER BY customer_id) FROM customers WHERE customer_id LIKE 'LAND-%'"
+    )
+    assert countries == "AT,DE,AT,Atlantis"
