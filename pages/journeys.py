@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import zlib
 
 import pandas as pd
 import streamlit as st
@@ -205,12 +206,30 @@ TAB_WIDGETS = {
 }
 
 
-def keep_closed_tab_widgets(closed: list[str]) -> None:
-    """Names of the closed tabs -> their widgets' values re-assigned in session state (kept, not forgotten)."""
-    prefixes = tuple(p for tab in closed for p in TAB_WIDGETS[tab])
+def keep_tab_widgets() -> None:
+    """Every tab's widget values re-assigned in session state, on every run, before any widget is drawn.
+
+    For a closed tab (or the other level's step boxes) this keeps the values Streamlit would forget.
+    For the widgets drawn in this run it makes Streamlit send the kept value to the browser: a widget
+    drawn again after its tab was closed would otherwise show its default on screen while the page
+    counted with the kept value.
+    """
+    prefixes = tuple(p for keys in TAB_WIDGETS.values() for p in keys)
     for key in list(st.session_state.keys()):
         if isinstance(key, str) and key.startswith(prefixes):
             st.session_state[key] = st.session_state[key]
+
+
+def keep_valid(key: str, options: list, fallback) -> bool:
+    """A kept widget value that is no longer among the widget's ``options`` -> ``fallback``; True when reset."""
+    if key in st.session_state and st.session_state[key] not in options:
+        st.session_state[key] = fallback
+        return True
+    return False
+
+
+SAVED_FLASH = "j_saved_flash"  # the message of a segment just saved, shown after the rerun that follows
+NO_CHOICE = ""  # the "no exclusion" / "no breakdown" option (None would read as "nothing selected")
 
 
 def fmt_days(days: float | None) -> str:
@@ -299,6 +318,7 @@ def step_picker(level: str, choices: list[str], default: list[str]) -> list[str]
                 suggested = default[k - 1]
             else:  # a new step: the first event not used yet
                 suggested = next((c for c in choices if c not in steps), choices[0])
+            keep_valid(f"j_steps_{level}_{k}", choices, suggested)  # the filters may have removed an event
             steps.append(
                 st.selectbox(
                     _("Step {k}").format(k=k),
@@ -342,16 +362,32 @@ def funnel_tab() -> None:
             )
             unit = st.selectbox(_("Unit"), list(UNITS), index=1, format_func=lambda u: UNITS[u][0], key="j_unit")
             order = st.selectbox(_("Order of the steps"), list(ORDER_NAMES), format_func=ORDER_NAMES.get, key="j_order")
+        exclusion_options = [NO_CHOICE, *[c for c in choices if c not in steps]]
+        dropped_exclusion = st.session_state.get(f"j_exclusion_{level}")
+        if keep_valid(f"j_exclusion_{level}", exclusion_options, NO_CHOICE) and dropped_exclusion in steps:
+            st.warning(
+                _(
+                    "“{event}” is now a step of the funnel, so it can no longer be excluded: the exclusion was removed."
+                ).format(event=dropped_exclusion)
+            )
         with st.container(horizontal=True):
-            excluded = st.selectbox(
-                _("Exclude customers who do this between two steps"),
-                [None, *[c for c in choices if c not in steps]],
-                format_func=lambda v: _("No exclusion") if v is None else v,
-                key=f"j_exclusion_{level}",
+            excluded = (
+                st.selectbox(
+                    _("Exclude customers who do this between two steps"),
+                    exclusion_options,
+                    format_func=lambda v: _("No exclusion") if v == NO_CHOICE else v,
+                    key=f"j_exclusion_{level}",
+                )
+                or None
             )
             step_count = max(len(steps), 2)
             excl_range = st.slider(
-                _("Between steps"), 1, step_count, (1, step_count), key="j_exclusion_steps", disabled=excluded is None
+                _("Between steps"),
+                1,
+                step_count,
+                (1, step_count),
+                key=f"j_exclusion_steps|{step_count}",  # one range per number of steps: its ends are the steps
+                disabled=excluded is None,
             )
         per_step = st.toggle(
             _("Give each step its own window (measured from the step before)"),
@@ -373,11 +409,16 @@ def funnel_tab() -> None:
                     )
                     step_windows.append(float(value * UNITS[unit][1]))
         with st.container(horizontal=True):
-            breakdown = st.selectbox(
-                _("Break down by"),
-                [None, *[c for c in BREAKDOWN_NAMES if c in jn.BREAKDOWN_COLUMNS]],
-                format_func=lambda v: _("No breakdown") if v is None else BREAKDOWN_NAMES[v],
-                key="j_breakdown",
+            breakdown_options = [NO_CHOICE, *[c for c in BREAKDOWN_NAMES if c in jn.BREAKDOWN_COLUMNS]]
+            keep_valid("j_breakdown", breakdown_options, NO_CHOICE)
+            breakdown = (
+                st.selectbox(
+                    _("Break down by"),
+                    breakdown_options,
+                    format_func=lambda v: _("No breakdown") if v == NO_CHOICE else BREAKDOWN_NAMES[v],
+                    key="j_breakdown",
+                )
+                or None
             )
             period = st.selectbox(
                 _("Trend by entry"), list(PERIOD_NAMES), index=1, format_func=PERIOD_NAMES.get, key="j_period"
@@ -392,6 +433,10 @@ def funnel_tab() -> None:
         if order == "unordered":
             return _("{k} of {n} steps").format(k=k, n=len(steps))
         return f"{k}. {steps[k - 1]}"
+
+    # Selectors that name the steps get a key per naming: a new set of names is a new selector, so the
+    # browser never keeps showing the names of the previous steps.
+    naming = zlib.crc32("|".join(step_label(k) for k in range(1, len(steps) + 1)).encode())
 
     funnel = None
     definition = (f, ctx.version, level, tuple(steps), funnel_options)  # the cache key of every funnel read
@@ -467,14 +512,16 @@ def funnel_tab() -> None:
                 key="j_funnel_chart",
             )
             st.subheader(_("Drop-off by step"))
+            # On screen: shares as "93.2%" like the chart ("–" where the step before had nobody) and times
+            # in words; in the download: the same rows with plain numbers (shares 0..1, times in seconds).
             table = pd.DataFrame(
                 {
                     _("Step"): data["step"],
                     _("Name"): data["name"],
                     _("Customers"): data["customers"],
                     _("Dropped before this step"): data["dropped"],
-                    _("% of first"): data["pct_first"],
-                    _("% of previous"): data["pct_previous"],
+                    _("% of first"): data["pct_first"].map(fmt_pct),
+                    _("% of previous"): data["pct_previous"].map(fmt_pct),
                     _("Median time from previous step"): funnel["median_seconds"].map(fmt_duration),
                     _("Mean time from previous step"): funnel["mean_seconds"].map(fmt_duration),
                 }
@@ -483,19 +530,33 @@ def funnel_tab() -> None:
                 table,
                 hide_index=True,
                 width="stretch",
-                column_config={
-                    _("Customers"): COUNT,
-                    _("Dropped before this step"): COUNT,
-                    _("% of first"): st.column_config.NumberColumn(format="percent"),
-                    _("% of previous"): st.column_config.NumberColumn(format="percent"),
-                },
+                column_config={_("Customers"): COUNT, _("Dropped before this step"): COUNT},
             )
-            download_buttons(table, "funnel_dropoff", key="j_dropoff")
+            export = table.assign(
+                **{
+                    _("% of first"): data["pct_first"].to_numpy(),
+                    _("% of previous"): data["pct_previous"].to_numpy(),
+                    _("Median time from previous step"): funnel["median_seconds"].to_numpy(),
+                    _("Mean time from previous step"): funnel["mean_seconds"].to_numpy(),
+                }
+            ).rename(
+                columns={
+                    _("% of first"): _("Share of first"),
+                    _("% of previous"): _("Share of previous"),
+                    _("Median time from previous step"): _("Median seconds from previous step"),
+                    _("Mean time from previous step"): _("Mean seconds from previous step"),
+                }
+            )
+            download_buttons(export, "funnel_dropoff", key="j_dropoff")
 
             if breakdown is not None:
                 with st.container(border=True):
                     with st.spinner(_("Counting the funnel for each value…")):
-                        bd = charts.breakdown_data(load_breakdown(*definition, breakdown))
+                        bands = jn.NUMERIC_BANDS.get(breakdown)  # size classes keep their own order
+                        bd = charts.breakdown_data(
+                            load_breakdown(*definition, breakdown),
+                            order=None if bands is None else [label for _upper, label in bands],
+                        )
                     st.plotly_chart(
                         charts.breakdown_figure(
                             bd,
@@ -553,7 +614,7 @@ def funnel_tab() -> None:
                     pairs,
                     index=pairs.index((1, len(steps))),
                     format_func=lambda p: f"{step_label(p[0])} → {step_label(p[1])}",
-                    key="j_ttc_pair",
+                    key=f"j_ttc_pair|{naming}",
                 )
                 bins, summary = load_time_to_convert(*definition, pair[0], pair[1])
                 scale = 86400.0 if (summary["median"] or 0) >= 2 * 86400 else 3600.0
@@ -636,26 +697,31 @@ def funnel_tab() -> None:
                         width="stretch",
                         key="j_trend_chart",
                     )
-                    st.plotly_chart(
-                        charts.time_trend_figure(
-                            trend,
-                            title=_("Median time to convert by entry {period}").format(period=PERIOD_NAMES[period]),
-                            x_title=_("Entry {period}").format(period=PERIOD_NAMES[period]),
-                            y_title=(
-                                _("Median days from first to last step")
-                                if trend_scale == 86400.0
-                                else _("Median hours from first to last step")
+                    if trend["median_time"].isna().all():
+                        st.info(_("No conversion in more than zero seconds in these periods: no time to show."))
+                    else:
+                        st.plotly_chart(
+                            charts.time_trend_figure(
+                                trend,
+                                title=_("Median time to convert by entry {period}").format(period=PERIOD_NAMES[period]),
+                                x_title=_("Entry {period}").format(period=PERIOD_NAMES[period]),
+                                y_title=(
+                                    _("Median days from first to last step")
+                                    if trend_scale == 86400.0
+                                    else _("Median hours from first to last step")
+                                ),
                             ),
-                        ),
-                        width="stretch",
-                        key="j_time_trend_chart",
-                    )
+                            width="stretch",
+                            key="j_time_trend_chart",
+                        )
                     st.caption(
                         _(
                             "A customer who starts the funnel in several periods counts in each of them, as in "
-                            "the leading product-analytics tools, so the periods add up to more than the funnel "
-                            "above. Hatched bars and open markers are periods that are not complete yet: they "
-                            "begin before the chosen dates, or their customers still have time to convert."
+                            "the leading product-analytics tools, and converts only in the period whose attempt "
+                            "converted. So the periods add up to more customers than the funnel above, and their "
+                            "rates are lower than its overall rate. Hatched bars and open markers are periods that "
+                            "are not complete yet: they begin before the chosen dates, or their customers still "
+                            "have time to convert."
                         )
                     )
                     trend_table = pd.DataFrame(
@@ -676,11 +742,11 @@ def funnel_tab() -> None:
                     _("Dropped out before step"),
                     list(range(2, len(steps) + 1)),
                     format_func=step_label,
-                    key="j_drop_step",
+                    key=f"j_drop_step|{naming}",
                 )
                 n_dropped, listed = load_dropped(*definition, drop_step, DROPPED_PREVIEW)
                 caption = _("{n} customers reached step {k1} but not step {k2}.").format(
-                    n=fmt_number(n_dropped), k1=drop_step - 1, k2=drop_step
+                    n=fmt_number(n_dropped), k1=step_label(drop_step - 1), k2=step_label(drop_step)
                 )
                 if n_dropped > len(listed):
                     caption += " " + _("The table shows the first {m} by customer number.").format(
@@ -709,7 +775,7 @@ def funnel_tab() -> None:
                         )
                 with st.container(horizontal=True, vertical_alignment="bottom"):
                     suggested = (
-                        _("Dropped before {step}").format(step=steps[drop_step - 1])
+                        _("Dropped before step {k} ({step})").format(k=drop_step, step=steps[drop_step - 1])
                         if order != "unordered"
                         else _("Stopped at {k} of {n} steps").format(k=drop_step - 1, n=len(steps))
                     )
@@ -732,13 +798,16 @@ def funnel_tab() -> None:
                                     k=drop_step, steps=" → ".join(steps)
                                 ),
                             )
-                            st.success(
-                                _(
-                                    "Saved {n} customers as “{name}”. Pick it under Saved segment in the sidebar."
-                                ).format(n=fmt_number(size), name=segment_name.strip())
-                            )
                         except jn.FunnelInputError as exc:
                             st.warning(str(exc))
+                        else:
+                            # Run again so the sidebar (drawn before this button) offers the new segment.
+                            st.session_state[SAVED_FLASH] = _(
+                                "Saved {n} customers as “{name}”. Pick it under Saved segment in the sidebar."
+                            ).format(n=fmt_number(size), name=segment_name.strip())
+                            st.rerun()
+                if SAVED_FLASH in st.session_state:
+                    st.success(st.session_state.pop(SAVED_FLASH))
                 # Off by default: the paths read every later interaction of the customers who dropped out.
                 if n_dropped and st.toggle(_("Show what they did next"), key="j_drop_paths"):
                     with st.spinner(_("Following their paths…")):
@@ -768,6 +837,7 @@ def paths_tab() -> None:
     with st.container(horizontal=True):
         path_level = level_choice(_("Path of"), "event", key="j_path_level")
         path_choices = options[path_level]
+        keep_valid(f"j_path_start_{path_level}", path_choices, path_choices[0])  # the filters may have removed it
         start = st.selectbox(_("Start at"), path_choices, key=f"j_path_start_{path_level}")
         depth = st.slider(_("Steps shown"), 2, 8, 5, key="j_path_depth")
         top_events = st.slider(
@@ -966,8 +1036,8 @@ TABS = {
     "touchpoints": (_("Touchpoints"), touchpoints_tab),
     "moments": (_("Moments of truth"), moments_tab),
 }
+keep_tab_widgets()
 containers = st.tabs([label for label, _draw in TABS.values()], on_change="rerun", key="j_tab")
-keep_closed_tab_widgets([name for name, tab in zip(TABS, containers, strict=True) if not tab.open])
 for (_label, draw), tab in zip(TABS.values(), containers, strict=True):
     if tab.open:
         with tab:

@@ -122,9 +122,14 @@ def funnel_figure(
     return fig
 
 
-def breakdown_data(breakdown: pd.DataFrame) -> pd.DataFrame:
+def breakdown_data(breakdown: pd.DataFrame, *, order: list[str] | None = None) -> pd.DataFrame:
     """funnel_breakdown() output -> one row per value: value, entered, converted, conversion, p_adjusted,
-    significant, direction ("higher"/"lower" than the rest when significant, else "")."""
+    significant, direction ("higher"/"lower" than the rest when significant, else "").
+
+    Rows run from the bottom bar of the chart to the top: by conversion, lowest first; with ``order``
+    (values with an order of their own, such as size classes) the first of ``order`` comes last, so
+    it is drawn on top, and values outside ``order`` come first.
+    """
     if breakdown.empty:
         return pd.DataFrame(
             columns=["value", "entered", "converted", "conversion", "p_adjusted", "significant", "direction"]
@@ -134,7 +139,12 @@ def breakdown_data(breakdown: pd.DataFrame) -> pd.DataFrame:
     ]
     rows = rows.copy()
     rows["direction"] = np.where(rows["significant"], np.where(rows["z"] > 0, "higher", "lower"), "")
-    return rows.drop(columns="z").sort_values("conversion", ascending=True).reset_index(drop=True)
+    rows = rows.drop(columns="z")
+    if order is not None:
+        rank = {value: i for i, value in enumerate(order)}
+        rows["_rank"] = rows["value"].map(lambda v: rank.get(v, len(order)))
+        return rows.sort_values("_rank", ascending=False, kind="stable").drop(columns="_rank").reset_index(drop=True)
+    return rows.sort_values("conversion", ascending=True).reset_index(drop=True)
 
 
 def breakdown_figure(
@@ -316,15 +326,16 @@ def trend_figure(data: pd.DataFrame, *, title: str, x_title: str, rate_title: st
     Periods that are not complete are drawn hatched, their rate as an open marker.
     """
     complete = data["complete"] if "complete" in data else pd.Series(True, index=data.index)
+    x = _period_axis_values(data)
     fig = go.Figure()
     fig.add_bar(
-        x=data["period"],
+        x=x,
         y=data["entered"],
         name=entered_title,
         marker={"color": "#cbd5e1", "pattern": {"shape": ["" if c else "/" for c in complete], "fgcolor": "#64748b"}},
     )
     fig.add_scatter(
-        x=data["period"],
+        x=x,
         y=data["conversion_rate"],
         name=rate_title,
         mode="lines+markers",
@@ -340,7 +351,7 @@ def trend_figure(data: pd.DataFrame, *, title: str, x_title: str, rate_title: st
             "title": rate_title,
             "overlaying": "y",
             "side": "right",
-            "tickformat": ".0%",
+            "tickformat": ".0%" if top >= 0.1 else ".1%",  # small rates: one decimal, or the ticks repeat
             "range": [0, max(top, 0.01) * 1.15],
             "nticks": 6,
         },
@@ -352,13 +363,24 @@ def trend_figure(data: pd.DataFrame, *, title: str, x_title: str, rate_title: st
     return fig
 
 
+def _period_axis_values(data: pd.DataFrame) -> list:
+    """Entry periods for the x axis: timestamps, or for a single period its date as text (a category axis
+    would otherwise print the full timestamp)."""
+    if len(data) == 1:
+        return [pd.Timestamp(data["period"].iloc[0]).strftime("%Y-%m-%d")]
+    return list(data["period"])
+
+
 def time_trend_figure(data: pd.DataFrame, *, title: str, x_title: str, y_title: str) -> go.Figure:
-    """trend_data output -> median time to convert (first to last step) by entry period, a line."""
+    """trend_data output -> median time to convert (first to last step) by entry period, a line; periods
+    that are not complete as open markers."""
+    complete = data["complete"] if "complete" in data else pd.Series(True, index=data.index)
     fig = go.Figure(
         go.Scatter(
-            x=data["period"],
+            x=_period_axis_values(data),
             y=data["median_time"],
             mode="lines+markers",
+            marker={"symbol": ["circle" if c else "circle-open" for c in complete], "size": 8},
             line={"color": PALETTE[1]},
             connectgaps=False,
             hovertemplate="%{x}: %{y:.1f}<extra></extra>",

@@ -53,6 +53,12 @@ def _set_steps(at, names, level="stage"):
     return at
 
 
+def _box(at, prefix):
+    """The selectbox whose key starts with ``prefix`` (keys of step-naming selectors carry the naming)."""
+    (box,) = [b for b in at.selectbox if b.key and b.key.startswith(prefix + "|")]
+    return box
+
+
 def _open_tab(at, label):
     """Switch the lazy tabs (they rerun on a switch, and only the open tab is drawn)."""
     at.session_state["j_tab"] = label
@@ -176,16 +182,16 @@ def test_the_suggested_segment_name_follows_the_chosen_drop_out_step(page):
     """Guards a segment of step-3 drop-outs being saved as "Dropped before interest" (the name suggested for
     step 2 stayed in the field when another step was picked)."""
     at = _run()
-    assert _segment_name_box(at).value == "Dropped before interest"
-    at.selectbox(key="j_drop_step").set_value(3).run()
-    assert _segment_name_box(at).value == "Dropped before consideration"
+    assert _segment_name_box(at).value == "Dropped before step 2 (interest)"
+    _box(at, "j_drop_step").set_value(3).run()
+    assert _segment_name_box(at).value == "Dropped before step 3 (consideration)"
     at.button(key="j_save_segment").click().run()
     con = duckdb.connect(str(page))
     try:
         name, description = con.execute("SELECT name, description FROM saved_segments").fetchone()
     finally:
         con.close()
-    assert name == "Dropped before consideration" and "before step 3" in description
+    assert name == "Dropped before step 3 (consideration)" and "before step 3" in description
 
 
 def test_saving_the_dropped_customers_as_a_segment(page):
@@ -195,6 +201,8 @@ def test_saving_the_dropped_customers_as_a_segment(page):
     at.button(key="j_save_segment").click().run()
     assert not at.exception
     assert any("Journey drop-outs" in s.value for s in at.success)
+    # The sidebar, drawn before the button, offers the new segment right away (the page ran again).
+    assert "Journey drop-outs" in at.selectbox(key="f_saved").options
     con = duckdb.connect(str(page))
     try:
         name, ids = con.execute("SELECT name, customer_ids FROM saved_segments").fetchone()
@@ -247,9 +255,9 @@ def test_a_funnel_in_any_order_names_its_steps_by_count_everywhere(page):
     at.selectbox(key="j_order").set_value("unordered").run()
     assert not at.exception
     assert at.dataframe[0].value["Name"].tolist() == ["1 of 5", "2 of 5", "3 of 5", "4 of 5", "5 of 5"]
-    assert at.selectbox(key="j_drop_step").options == ["2 of 5 steps", "3 of 5 steps", "4 of 5 steps", "5 of 5 steps"]
-    assert at.selectbox(key="j_ttc_pair").value == (1, 5)
-    assert "1 of 5 steps → 5 of 5 steps" in at.selectbox(key="j_ttc_pair").options
+    assert _box(at, "j_drop_step").options == ["2 of 5 steps", "3 of 5 steps", "4 of 5 steps", "5 of 5 steps"]
+    assert _box(at, "j_ttc_pair").value == (1, 5)
+    assert "1 of 5 steps → 5 of 5 steps" in _box(at, "j_ttc_pair").options
     assert _segment_name_box(at).value == "Stopped at 1 of 5 steps"
 
 
@@ -299,3 +307,18 @@ def test_moments_show_the_time_between_purchases_in_days(page):
     at = _run()
     _open_tab(at, "Moments of truth")
     assert _metric(at, "Time between purchases (median)") == f"{loyalty['median_days_between']:,.1f} days"
+
+
+def test_the_drop_off_table_shows_shares_like_the_chart_and_a_dash_after_an_empty_step(page):
+    """Guards "None" in "% of previous" after a step nobody reached, and 27.33% in the table beside 27.3% on the
+    chart: shares are written as the chart writes them, "–" where they are undefined."""
+    at = _run()
+    _set_steps(at, ["purchase"] * 6)
+    table = at.dataframe[0].value
+    customers = table["Customers"].tolist()
+    assert customers[-1] == 0 < customers[0]  # six purchases within 14 days: nobody in the demo
+    for k in range(len(customers)):
+        first = f"{customers[k] / customers[0]:.1%}"
+        previous = "100.0%" if k == 0 else ("–" if customers[k - 1] == 0 else f"{customers[k] / customers[k - 1]:.1%}")
+        assert (table["% of first"][k], table["% of previous"][k]) == (first, previous)
+    assert "–" in table["% of previous"].tolist()

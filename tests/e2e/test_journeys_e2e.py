@@ -71,3 +71,53 @@ def test_a_funnel_built_from_event_names_draws_its_chart_and_step_table(shared_s
     # Must not happen: the engine refusing a good funnel, or an exception box.
     expect(page.get_by_text("This funnel cannot be counted")).to_have_count(0)
     assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def _pick(page, key: str, option: str) -> None:
+    """Choose ``option`` in the selectbox with widget ``key`` and wait for the run it starts."""
+    box = current(page, key).get_by_role("combobox")
+    box.click()
+    page.get_by_role("option", name=option, exact=True).click()
+    wait_for_app(page)
+
+
+def _metric_value(page, label: str) -> str:
+    tile = page.locator('[data-testid="stMetric"]').filter(has=page.get_by_text(label, exact=True))
+    return tile.locator('[data-testid="stMetricValue"]').inner_text()
+
+
+def test_the_funnel_builder_shows_the_kept_choices_after_another_tab_and_level(shared_server, page):
+    """Guards the builder showing its defaults on screen after a visit to another tab (or to the other level)
+    while the page kept counting the user's funnel: what the boxes show must be what is counted."""
+    page.goto(f"{shared_server.url}/journeys")
+    wait_for_app(page)
+    for _ in range(3):  # five stages -> two steps
+        current(page, "j_step_remove_stage").get_by_role("button").click()
+        wait_for_app(page)
+    _pick(page, "j_steps_stage_1", "purchase")
+    _pick(page, "j_steps_stage_2", "purchase")
+    converted = _metric_value(page, "Converted")
+
+    for away in (
+        lambda: page.get_by_role("tab", name="Touchpoints").click(),
+        lambda: page.get_by_role("radio", name="Event names", exact=True).click(),
+    ):
+        away()
+        wait_for_app(page)
+        if page.get_by_role("tab", name="Funnel", selected=False).count():
+            page.get_by_role("tab", name="Funnel").click()
+        else:
+            page.get_by_role("radio", name="Journey stages", exact=True).click()
+        wait_for_app(page)
+        for k in (1, 2):
+            expect(current(page, f"j_steps_stage_{k}").get_by_role("combobox")).to_have_value("purchase", timeout=WAIT)
+        expect(current(page, "j_steps_stage_3")).to_have_count(0)
+        expect(current(page, "j_exclusion_stage").get_by_role("combobox")).to_have_value("No exclusion", timeout=WAIT)
+        expect(current(page, "j_breakdown").get_by_role("combobox")).to_have_value("No breakdown", timeout=WAIT)
+        assert _metric_value(page, "Converted") == converted
+    # Selectors that name the steps follow a renamed step (they kept showing "2. purchase").
+    _pick(page, "j_steps_stage_2", "intent")
+    drop_step = page.locator("[class*='st-key-j_drop_step-']:not([data-stale='true'])").get_by_role("combobox")
+    expect(drop_step).to_have_value("2. intent", timeout=WAIT)
+    screenshot(page, "journeys_kept_choices")
+    assert page.locator('[data-testid="stException"]').count() == 0

@@ -871,6 +871,13 @@ def test_breakdown_chart_data_one_row_per_value_with_direction():
     data = charts.breakdown_data(j.funnel_breakdown(events(*rows), ["A", "B"], groups))
     assert data["value"].tolist() == ["(none)", "good"]  # sorted by conversion, lowest first
     assert data["direction"].tolist() == ["lower", "higher"]
+    # Values with an order of their own keep it: the first on top of the chart, unknown values at the bottom.
+    ordered = charts.breakdown_data(j.funnel_breakdown(events(*rows), ["A", "B"], groups), order=["good", "bad"])
+    assert ordered["value"].tolist() == ["(none)", "good"]
+    reverse = charts.breakdown_data(
+        j.funnel_breakdown(events(*rows), ["A", "B"], groups.assign(value="bad")), order=["good", "bad"]
+    )
+    assert reverse["value"].tolist() == ["(none)", "bad"]
     fig = charts.breakdown_figure(data, title="t", x_title="x", of_text="of", overall_text="all")
     assert fig.data[0].y[1] == "good ★"
     # Each bar says its rate and how many entered; the dashed line is everyone's rate: 60 of 120 = 50 %.
@@ -947,6 +954,16 @@ def test_trend_periods_that_are_cut_or_still_open_are_marked_incomplete():
     assert charts.trend_data(month)["complete"].tolist() == [True]
     one = charts.trend_figure(charts.trend_data(month), title="t", x_title="x", rate_title="r", entered_title="e")
     assert one.layout.xaxis.type == "category"
+    assert list(one.data[0].x) == ["2026-03-01"]  # the date, not "2026-03-01T00:00:00.000000"
+    assert one.layout.yaxis2.tickformat == ".0%"  # a 25 % rate: whole percents
+    low = charts.trend_data(month.assign(conversion_rate=[0.012]))
+    assert (
+        charts.trend_figure(low, title="t", x_title="x", rate_title="r", entered_title="e").layout.yaxis2.tickformat
+        == ".1%"
+    )
+    # The median-time line marks the incomplete periods as the conversion chart does.
+    times = charts.time_trend_figure(data, title="t", x_title="x", y_title="y")
+    assert list(times.data[0].marker.symbol) == ["circle-open", "circle", "circle", "circle-open"]
 
 
 def test_sankey_and_heatmap_data():
