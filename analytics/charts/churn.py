@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from analytics.charts.theme import PALETTE, apply_layout
+from analytics.charts.theme import PALETTE, apply_layout, nice_ticks
 
 BLUE, AMBER, GREEN, RED, GREY = PALETTE[0], PALETTE[1], PALETTE[2], PALETTE[3], PALETTE[7]
 
@@ -68,6 +68,10 @@ def gap_histogram(gaps: pd.DataFrame, *, horizon_days: int) -> go.Figure:
             "side": "right",
             "range": [0, 100],
             "showgrid": False,
+            # A step of its own: synchronised with the bars' axis plotly labelled it 15.8, 31.6, ...
+            "tickmode": "linear",
+            "tick0": 0,
+            "dtick": nice_ticks(100)[1],
         }
     )
     return fig

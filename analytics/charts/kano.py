@@ -6,6 +6,7 @@ reader sees come in through ``text`` (the page passes them translated); the defa
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 import numpy as np
@@ -138,39 +139,169 @@ def _bubble_sizes(size: pd.Series) -> np.ndarray:
     return np.where(np.isnan(values), 14.0, 12 + 30 * (values - low) / (high - low))
 
 
-_LABEL_SPOTS = (
-    ("top center", 0.0, 1.0),
-    ("bottom center", 0.0, -1.0),
-    ("middle right", 1.6, 0.0),
-    ("middle left", -1.6, 0.0),
-    ("top right", 1.2, 1.0),
-    ("bottom left", -1.2, -1.0),
-    ("top left", -1.2, 1.0),
-    ("bottom right", 1.2, -1.0),
-)
+#: Size of the plot area (pixels) the labels are laid out for. A narrow layout: on a wider screen
+#: the points spread further apart while labels keep their size, so the labels stay clear.
+LABEL_AREA_PX = (800.0, 500.0)
+LABEL_FONT_SIZE = 12
+#: Width of one character relative to the font size (a generous estimate for a sans-serif font).
+CHAR_WIDTH = 0.56
+LABEL_GAP_PX = 4.0
+#: Directions a label may take from its point, the preferred first: above, below, right, left, diagonals.
+_DIRECTIONS = ((0, 1), (0, -1), (1, 0), (-1, 0), (1, 1), (-1, 1), (1, -1), (-1, -1))
+#: Extra distance (pixels) between a bubble's edge and its label; beyond the first a leader line joins them.
+_RINGS = (0.0, 18.0, 36.0, 56.0, 80.0)
 
 
-def label_positions(x: pd.Series, y: pd.Series, *, span: float) -> list[str]:
-    """Point coordinates -> a plotly ``textposition`` per point that keeps labels of close points apart.
+def _label_box(cx: float, cy: float, width: float, height: float) -> tuple[float, float, float, float]:
+    return cx - width / 2, cy - height / 2, cx + width / 2, cy + height / 2
 
-    Greedy: points from the top down each take the first spot (above, below, right, left, ...)
-    whose label centre is not within a label's size of a label already placed.
+
+def _box_overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    """Area two boxes (x0, y0, x1, y1) share; 0 when they only touch or are apart."""
+    return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+
+
+def _circle_overlap(box: tuple[float, float, float, float], cx: float, cy: float, radius: float) -> float:
+    """How far a circle reaches into a box (pixels); 0 when they are apart."""
+    nearest_x = min(max(cx, box[0]), box[2])
+    nearest_y = min(max(cy, box[1]), box[3])
+    return max(0.0, radius - float(np.hypot(cx - nearest_x, cy - nearest_y)))
+
+
+def _segment_hits(
+    start: tuple[float, float],
+    end: tuple[float, float],
+    boxes: list[tuple[float, float, float, float]],
+    circles: list[tuple[float, float, float]],
+) -> int:
+    """How many of the sampled points of a leader line fall inside a box or a circle."""
+    hits = 0
+    for step in np.linspace(0.0, 1.0, 24):
+        sx, sy = start[0] + step * (end[0] - start[0]), start[1] + step * (end[1] - start[1])
+        hits += sum(b[0] < sx < b[2] and b[1] < sy < b[3] for b in boxes)
+        hits += sum(np.hypot(sx - cx, sy - cy) < r for cx, cy, r in circles)
+    return hits
+
+
+def label_layout(
+    x: pd.Series,
+    y: pd.Series,
+    labels: pd.Series,
+    *,
+    sizes: pd.Series | np.ndarray | None = None,
+    x_range: tuple[float, float],
+    y_range: tuple[float, float],
+    obstacles: list[tuple[float, float, float, float]] | None = None,
+    font_size: float = LABEL_FONT_SIZE,
+    area_px: tuple[float, float] = LABEL_AREA_PX,
+) -> pd.DataFrame:
+    """Points with labels -> one row per point: label, x, y, dx, dy (label centre from the point, pixels, y up),
+    width, height (label box, pixels), radius (bubble, pixels), leader (True when the label sits away from its
+    bubble and needs a line).
+
+    Greedy and deterministic, in the pixels of a plot of ``area_px``: the points with the most close
+    neighbours choose first, each taking the first place (above, below, right, left, diagonals; then
+    the same a step further out) whose label box touches no bubble, no label placed before, no
+    ``obstacles`` box (pixels, x0, y0, x1, y1 from the bottom left) and stays inside the plot. When no
+    place is free the one with the least overlap wins. ``sizes`` are marker diameters in pixels
+    (default 14). Empty labels are not placed (their bubbles still are obstacles).
     """
+    width_px, height_px = area_px
     xs = np.asarray(x, dtype=float)
     ys = np.asarray(y, dtype=float)
-    height, width = 0.045 * span, 0.09 * span
-    placed: list[tuple[float, float]] = []
-    chosen = ["top center"] * len(xs)
-    for i in sorted(range(len(xs)), key=lambda k: -ys[k]):
-        for name, dx, dy in _LABEL_SPOTS:
-            cx, cy = xs[i] + dx * width * 0.6, ys[i] + dy * height
-            if all(abs(cx - px) > width or abs(cy - py) > height for px, py in placed):
-                chosen[i] = name
-                placed.append((cx, cy))
+    texts = ["" if t is None else str(t) for t in labels]
+    diameters = np.full(len(xs), 14.0) if sizes is None else np.asarray(sizes, dtype=float)
+    px = (xs - x_range[0]) / (x_range[1] - x_range[0]) * width_px
+    py = (ys - y_range[0]) / (y_range[1] - y_range[0]) * height_px
+    radii = diameters / 2 + 1  # the outline is one pixel wide
+    fixed = list(obstacles or [])
+    placed: dict[int, tuple[float, float, float, float]] = {}
+    leaders: list[tuple[tuple[float, float], tuple[float, float]]] = []
+    rows: dict[int, dict] = {}
+    crowd = [int(np.sum(np.hypot(px - px[i], py - py[i]) < 90)) for i in range(len(xs))]
+    for i in sorted(range(len(xs)), key=lambda k: (-crowd[k], -py[k], px[k])):
+        text = texts[i]
+        if not text:
+            continue
+        shown = re.sub(r"<[^>]+>", "", text)
+        width, height = CHAR_WIDTH * font_size * len(shown) * (1.1 if "<b>" in text else 1.0) + 6, 1.35 * font_size + 2
+        best: tuple[float, float, float, float] | None = None
+        for ring in _RINGS:
+            for ux, uy in _DIRECTIONS:
+                reach = radii[i] + LABEL_GAP_PX + ring
+                diagonal = 0.75 if ux and uy else 1.0
+                dx = ux * (reach * diagonal + width / 2)
+                dy = uy * (reach * diagonal + height / 2)
+                box = _label_box(px[i] + dx, py[i] + dy, width, height)
+                outside = (
+                    max(0.0, -box[0]) + max(0.0, box[2] - width_px) + max(0.0, -box[1]) + max(0.0, box[3] - height_px)
+                )
+                cost = 50 * outside
+                cost += sum(_box_overlap(box, other) for other in placed.values())
+                cost += sum(_box_overlap(box, other) for other in fixed)
+                cost += sum(30 * _circle_overlap(box, px[k], py[k], radii[k]) for k in range(len(xs)))
+                # Labels stay off earlier leader lines, and a leader line crosses no other bubble or label.
+                cost += sum(20 * _segment_hits(a, b, [box], []) for a, b in leaders)
+                if ring:
+                    others = [(px[k], py[k], radii[k]) for k in range(len(xs)) if k != i]
+                    cost += 20 * _segment_hits((px[i], py[i]), (px[i] + dx, py[i] + dy), list(placed.values()), others)
+                if best is None or cost < best[0]:
+                    best = (cost, dx, dy, ring)
+                if cost == 0:
+                    break
+            if best is not None and best[0] == 0:
                 break
+        assert best is not None
+        _, dx, dy, ring = best
+        placed[i] = _label_box(px[i] + dx, py[i] + dy, width, height)
+        if ring:
+            leaders.append(((px[i], py[i]), (px[i] + dx, py[i] + dy)))
+        rows[i] = {"dx": dx, "dy": dy, "width": width, "height": height, "radius": radii[i], "leader": ring > 0}
+    return pd.DataFrame(
+        [{"label": texts[i], "x": xs[i], "y": ys[i], **rows[i]} for i in range(len(xs)) if i in rows],
+        columns=["label", "x", "y", "dx", "dy", "width", "height", "radius", "leader"],
+    )
+
+
+def _add_labels(fig: go.Figure, layout: pd.DataFrame) -> None:
+    """Draw ``label_layout`` rows as annotations: next to the bubble, or further out with a thin leader line."""
+    for row in layout.itertuples(index=False):
+        common = {
+            "x": row.x,
+            "y": row.y,
+            "text": row.label,
+            "font": {"size": LABEL_FONT_SIZE, "color": "#0f172a"},
+            "bgcolor": "rgba(255, 255, 255, 0.75)",
+            "borderpad": 1,
+            "name": "point label",
+        }
+        if row.leader:
+            fig.add_annotation(
+                **common,
+                showarrow=True,
+                ax=row.dx,
+                ay=-row.dy,
+                arrowhead=0,
+                arrowwidth=1.2,
+                arrowcolor="#475569",
+                standoff=row.radius,
+            )
         else:
-            placed.append((xs[i], ys[i] + height))
-    return chosen
+            fig.add_annotation(**common, showarrow=False, xshift=row.dx, yshift=row.dy)
+
+
+def _quadrant_label_boxes(
+    t: Mapping[str, str], *, font_size: float = 14, area_px: tuple[float, float] = LABEL_AREA_PX
+) -> list[tuple[float, float, float, float]]:
+    """The four quadrant names in the corners -> their boxes in the pixels of ``label_layout``."""
+    width_px, height_px = area_px
+    boxes = []
+    for (right, top), category in QUADRANTS.items():
+        width, height = CHAR_WIDTH * font_size * len(t[category]) + 8, 1.4 * font_size
+        x0 = width_px * 0.97 - width if right else width_px * 0.03
+        y0 = height_px * 0.97 - height if top else height_px * 0.03
+        boxes.append((x0, y0, x0 + width, y0 + height))
+    return boxes
 
 
 def _quadrant_guides(fig: go.Figure, t: Mapping[str, str], *, at: float, low: float, high: float) -> None:
@@ -194,15 +325,14 @@ def better_worse(summary: pd.DataFrame, *, text: Mapping[str, str] | None = None
     t = _text(text)
     data = better_worse_data(summary)
     fig = go.Figure()
+    sizes = _bubble_sizes(data["size"])
     fig.add_scatter(
         x=data["x"],
         y=data["y"],
-        mode="markers+text",
+        mode="markers",
         text=data["feature"],
-        textposition=label_positions(data["x"], data["y"], span=1.0),
-        textfont={"size": 12, "color": "#0f172a"},
         marker={
-            "size": _bubble_sizes(data["size"]),
+            "size": sizes,
             "color": [colour_of(c) for c in data["category"]],
             "opacity": 0.75,
             "line": {"width": 1, "color": "#0f172a"},
@@ -214,6 +344,18 @@ def better_worse(summary: pd.DataFrame, *, text: Mapping[str, str] | None = None
         showlegend=False,
     )
     _quadrant_guides(fig, t, at=0.5, low=0.0, high=1.0)
+    _add_labels(
+        fig,
+        label_layout(
+            data["x"],
+            data["y"],
+            data["feature"],
+            sizes=sizes,
+            x_range=(0.0, 1.0),
+            y_range=(0.0, 1.0),
+            obstacles=_quadrant_label_boxes(t),
+        ),
+    )
     apply_layout(fig, title=t["bw_title"], x_title=t["bw_x"], y_title=t["bw_y"])
     fig.update_xaxes(range=[0, 1])
     fig.update_yaxes(range=[0, 1])
@@ -254,17 +396,16 @@ def continuous(summary: pd.DataFrame, *, weighted: bool = False, text: Mapping[s
     t = _text(text)
     data = continuous_data(summary, weighted=weighted)
     fig = go.Figure()
+    sizes = _bubble_sizes(data["size"])
     fig.add_scatter(
         x=data["x"],
         y=data["y"],
-        mode="markers+text",
+        mode="markers",
         text=data["feature"],
-        textposition=label_positions(data["x"], data["y"], span=6.0),
-        textfont={"size": 12, "color": "#0f172a"},
         error_x={"type": "data", "array": data["x_error"], "color": "rgba(100, 116, 139, 0.35)", "thickness": 1},
         error_y={"type": "data", "array": data["y_error"], "color": "rgba(100, 116, 139, 0.35)", "thickness": 1},
         marker={
-            "size": _bubble_sizes(data["size"]),
+            "size": sizes,
             "color": [colour_of(c) for c in data["category"]],
             "opacity": 0.8,
             "line": {"width": 1, "color": "#0f172a"},
@@ -273,6 +414,18 @@ def continuous(summary: pd.DataFrame, *, weighted: bool = False, text: Mapping[s
         showlegend=False,
     )
     _quadrant_guides(fig, t, at=2.0, low=-2.0, high=4.0)
+    _add_labels(
+        fig,
+        label_layout(
+            data["x"],
+            data["y"],
+            data["feature"],
+            sizes=sizes,
+            x_range=(-2.0, 4.0),
+            y_range=(-2.0, 4.0),
+            obstacles=_quadrant_label_boxes(t),
+        ),
+    )
     apply_layout(fig, title=t["cont_title"], x_title=t["cont_x"], y_title=t["cont_y"])
     fig.update_xaxes(range=[-2, 4], zeroline=True)
     fig.update_yaxes(range=[-2, 4], zeroline=True)
@@ -323,20 +476,18 @@ def comparison(comparison: pd.DataFrame, *, text: Mapping[str, str] | None = Non
                 showlegend=False,
             )
     symbols = ("circle", "diamond")
+    # The later group carries the labels; every marker of both groups keeps them clear of itself.
+    labels = [
+        (f"<b>{f}</b> ({t['moved']})" if m else f) if g == groups[1] else ""
+        for f, m, g in zip(data["feature"], data["moved"], data["group"], strict=True)
+    ]
     for i, group in enumerate(groups):
         part = data[data["group"] == group]
-        labels = [
-            f"<b>{f}</b> ({t['moved']})" if m and i == 1 else (f if i == 1 else "")
-            for f, m in zip(part["feature"], part["moved"], strict=True)
-        ]
         fig.add_scatter(
             x=part["x"],
             y=part["y"],
-            mode="markers+text",
+            mode="markers",
             name=str(group),
-            text=labels,
-            textposition=label_positions(part["x"], part["y"], span=1.0),
-            textfont={"size": 12, "color": "#0f172a"},
             marker={"size": 13, "symbol": symbols[i], "color": PALETTE[i], "line": {"width": 1, "color": "#0f172a"}},
             customdata=np.stack([part["feature"].to_numpy(), part["category"].astype(str).to_numpy()], axis=1)
             if len(part)
@@ -346,6 +497,18 @@ def comparison(comparison: pd.DataFrame, *, text: Mapping[str, str] | None = Non
             + "): %{customdata[1]}<br>better %{y:.2f}, |worse| %{x:.2f}<extra></extra>",
         )
     _quadrant_guides(fig, t, at=0.5, low=0.0, high=1.0)
+    _add_labels(
+        fig,
+        label_layout(
+            data["x"],
+            data["y"],
+            pd.Series(labels, dtype=object),
+            sizes=np.full(len(data), 13.0),
+            x_range=(0.0, 1.0),
+            y_range=(0.0, 1.0),
+            obstacles=_quadrant_label_boxes(t),
+        ),
+    )
     apply_layout(fig, title=f"{t['cmp_title']}: {groups[0]} / {groups[1]}", x_title=t["bw_x"], y_title=t["bw_y"])
     fig.update_xaxes(range=[0, 1])
     fig.update_yaxes(range=[0, 1])

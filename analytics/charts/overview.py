@@ -8,7 +8,7 @@ import math
 import pandas as pd
 import plotly.graph_objects as go
 
-from analytics.charts.theme import apply_layout
+from analytics.charts.theme import apply_layout, nice_ticks
 
 #: At most this many month ticks; longer periods label every second, third, ... month.
 MAX_MONTH_TICKS = 12
@@ -85,8 +85,19 @@ def revenue_by_month(monthly: pd.DataFrame) -> go.Figure:
             "overlaying": "y",
             "side": "right",
             "showgrid": False,
-            "rangemode": "tozero",
             "tickformat": ",d",
+            **round_axis(monthly["active_customers"].max() if len(monthly) else 0, integer=True),
         },
     )
     return fig
+
+
+def round_axis(max_value: float, *, integer: bool = False) -> dict:
+    """Largest value a secondary axis shows -> its settings: round ticks from zero and a range that covers them.
+
+    Without a step of its own plotly synchronises an overlaying axis with the primary one, which
+    gave ticks like 39, 79, 118.
+    """
+    ticks = nice_ticks(float(max_value) if pd.notna(max_value) else 0.0, integer=integer)
+    # A little room above the top tick, so a point on it is not cut in half by the plot's edge.
+    return {"tickmode": "linear", "tick0": 0, "dtick": ticks[1] - ticks[0], "range": [0, ticks[-1] * 1.04]}

@@ -111,8 +111,30 @@ def volume_growth(
             connectgaps=False,
         )
     apply_layout(fig, title=title, x_title=x_title, y_title=y_title)
-    fig.update_yaxes(type="log", dtick=1)
+    added = pd.to_numeric(growth["rows_added"], errors="coerce") if "rows_added" in growth else pd.Series(dtype=float)
+    added = added[added > 0]
+    ticks = log_ticks(float(added.min()), float(added.max())) if len(added) else [1, 10, 100]
+    # Every 1, 2 and 5 of each decade, written in full with thousands separators ("2,000", not "2").
+    fig.update_yaxes(type="log", tickmode="array", tickvals=ticks, tickformat=",d")
     return fig
+
+
+def log_ticks(low: float, high: float) -> list[int]:
+    """Smallest and largest positive value -> ticks 1, 2, 5 × 10^k from the decade below ``low`` to the tick above ``high``.
+
+    A log axis labelled only at the powers of ten (100, 1,000) left lines between them without a
+    nearby tick; 1-2-5 steps put a labelled tick within a factor 2.5 of every value.
+    """
+    if not (math.isfinite(low) and math.isfinite(high)) or low <= 0 or high < low:
+        raise ValueError("log_ticks needs 0 < low <= high")
+    ticks: list[int] = []
+    decade = 10 ** math.floor(math.log10(max(low, 1)))
+    while True:
+        for multiple in (1, 2, 5):
+            ticks.append(multiple * decade)
+            if ticks[-1] >= high:
+                return ticks
+        decade *= 10
 
 
 def freshness_bars(

@@ -78,6 +78,33 @@ def segment_treemap(
     return fig
 
 
+#: Font size (px) of the cut-off labels on the Pareto chart.
+CUTOFF_FONT_SIZE = 13
+
+
+def cutoff_label(cut: float) -> dict:
+    """A revenue cut-off (0.8) -> annotation settings: '80%' at the left end, just above its dotted line.
+
+    At the left end the label sits over white space: the curve is still low there, so it neither
+    covers the curve nor touches the line (a white box and a small upward shift keep them apart).
+    """
+    return {
+        "x": 0,
+        "xref": "paper",
+        "xanchor": "left",
+        "xshift": 4,
+        "y": cut * 100,
+        "yref": "y",
+        "yanchor": "bottom",
+        "yshift": 3,
+        "text": f"{cut:.0%}",
+        "showarrow": False,
+        "font": {"size": CUTOFF_FONT_SIZE, "color": "#334155"},
+        "bgcolor": "#ffffff",
+        "borderpad": 2,
+    }
+
+
 def pareto_chart(
     curve: pd.DataFrame,
     summary: pd.DataFrame,
@@ -108,7 +135,8 @@ def pareto_chart(
             hovertemplate="%{x:.1f}% → %{y:.1f}%<extra></extra>",
         )
     for cut in cutoffs:
-        fig.add_hline(y=cut * 100, line_dash="dot", line_color="#475569", annotation_text=f"{cut:.0%}")
+        fig.add_hline(y=cut * 100, line_dash="dot", line_color="#475569")
+        fig.add_annotation(**cutoff_label(cut))
     apply_layout(fig, title=title, x_title=x_title, y_title=y_title)
     fig.update_xaxes(range=[0, 100])
     fig.update_yaxes(range=[0, 101])
@@ -219,19 +247,43 @@ def lifecycle_sankey(
     labels = [stage_names.get(s, s) + from_suffix for s in sources] + [
         stage_names.get(s, s) + to_suffix for s in targets
     ]
-    colours = [STAGE_COLOURS.get(s, "#64748b") for s in sources + targets]
+    colours = [stage_colour(s) for s in sources + targets]
     index_from = {s: i for i, s in enumerate(sources)}
     index_to = {s: len(sources) + i for i, s in enumerate(targets)}
     fig = go.Figure(
         go.Sankey(
-            node={"label": labels, "color": colours, "pad": 14, "thickness": 16},
+            node={
+                "label": labels,
+                "color": colours,
+                "pad": 14,
+                "thickness": 16,
+                "line": {"color": "#ffffff", "width": 0.5},
+            },
             link={
                 "source": [index_from[s] for s in flows["from_stage"]],
                 "target": [index_to[t] for t in flows["to_stage"]],
                 "value": flows["customers"].tolist(),
-                "color": "rgba(100,116,139,0.25)",
+                # Each flow takes the colour of the stage it leaves, see-through so crossings stay readable.
+                "color": [translucent(stage_colour(s), LINK_OPACITY) for s in flows["from_stage"]],
             },
+            textfont={"color": SANKEY_TEXT_COLOUR, "size": 13},
         )
     )
     apply_layout(fig, title=title)
     return fig
+
+
+#: Opacity of a Sankey flow over its source stage's colour; dark label text for contrast on white.
+LINK_OPACITY = 0.4
+SANKEY_TEXT_COLOUR = "#0f172a"
+
+
+def stage_colour(stage: str) -> str:
+    """Lifecycle stage -> its colour (slate grey for an unknown stage)."""
+    return STAGE_COLOURS.get(stage, "#64748b")
+
+
+def translucent(colour: str, opacity: float) -> str:
+    """'#2563eb', 0.4 -> 'rgba(37, 99, 235, 0.4)'."""
+    red, green, blue = (int(colour.lstrip("#")[i : i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({red}, {green}, {blue}, {opacity})"

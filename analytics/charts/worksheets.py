@@ -22,6 +22,22 @@ def plain(text: object) -> str:
 LEVEL_COLOURS = {"A": PALETTE[0], "B": PALETTE[1], "C": PALETTE[2], "D": PALETTE[3]}
 
 
+#: Scale of a level score as the worksheet shows it (typographic minus signs), and its font size (px).
+SCALE_TEXT = ["\u2212\u2212", "\u2212", "0", "+", "++"]
+RADAR_TICK_FONT_SIZE = 14
+#: The first level sits at the top (90°); the others follow clockwise.
+RADAR_ROTATION = 90
+
+
+def radial_axis_angle(levels: int, *, rotation: float = RADAR_ROTATION) -> float:
+    """Number of levels -> the direction (degrees, counter-clockwise from east) of the scale line.
+
+    Halfway between the first two levels, clockwise: the scale labels (−− .. ++) sit in the gap
+    between two spokes instead of on a level's spoke next to its name.
+    """
+    return (rotation - 180 / max(levels, 1)) % 360
+
+
 def proximity_radar(
     profiles: dict[str, pd.DataFrame],
     *,
@@ -43,10 +59,20 @@ def proximity_radar(
             connectgaps=True,
         )
     apply_layout(fig, title=title)
+    levels = max((len(p) for p in profiles.values()), default=4)
     fig.update_layout(
         polar={
-            "radialaxis": {"range": [-2, 2], "tickvals": [-2, -1, 0, 1, 2], "ticktext": ["--", "-", "0", "+", "++"]},
-            "angularaxis": {"tickfont": {"size": 15}, "rotation": 90, "direction": "clockwise"},
+            "radialaxis": {
+                "range": [-2, 2],
+                "tickvals": [-2, -1, 0, 1, 2],
+                "ticktext": SCALE_TEXT,
+                "tickfont": {"size": RADAR_TICK_FONT_SIZE, "color": "#1e293b"},
+                "angle": radial_axis_angle(levels),
+                # Plotly turns the labels with the scale line; the same angle back sets them upright.
+                "tickangle": radial_axis_angle(levels),
+                "linecolor": "#94a3b8",
+            },
+            "angularaxis": {"tickfont": {"size": 15}, "rotation": RADAR_ROTATION, "direction": "clockwise"},
             "domain": {"x": [0.12, 0.88], "y": [0.05, 0.95]},
         },
         showlegend=len(profiles) > 1,

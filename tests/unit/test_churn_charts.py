@@ -149,3 +149,11 @@ def test_run_labels_keep_the_index_of_the_runs():
     labels = churn.run_labels(runs, names=NAMES)
     assert list(labels.index) == [10, 11, 12, 13, 14]
     assert labels[12] == f"Logistic regression · {dt.date(2025, 11, 2).strftime('%d %b %Y')}"
+
+
+def test_gap_histogram_share_axis_has_round_ticks():
+    """Guards the review nit: the cumulative-share axis read 15.8, 31.6, ... (synchronised to the bars' axis)."""
+    gaps = pd.DataFrame({"from_day": [0, 7], "to_day": [7, 14], "purchases": [379, 1], "cumulative_share": [0.75, 1.0]})
+    axis = charts.gap_histogram(gaps, horizon_days=10).layout.yaxis2
+    assert axis.tickmode == "linear" and axis.tick0 == 0 and axis.dtick == 20
+    assert list(axis.range) == [0, 100]

@@ -703,7 +703,7 @@ def test_better_worse_figure_has_guides_at_half_and_four_quadrant_labels(summary
     fig = kano_charts.better_worse(summary.reset_index())
     guides = {(s.x0, s.x1, s.y0, s.y1) for s in fig.layout.shapes}
     assert (0.5, 0.5, 0.0, 1.0) in guides and (0.0, 1.0, 0.5, 0.5) in guides
-    labels = {a.text for a in fig.layout.annotations}
+    labels = {a.text for a in fig.layout.annotations if a.name != "point label"}
     assert labels == {"<b>Attractive</b>", "<b>One-dimensional</b>", "<b>Must-be</b>", "<b>Indifferent</b>"}
     assert fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
 

@@ -60,3 +60,18 @@ def test_long_periods_label_every_second_month_at_most_twelve_ticks():
     axis = revenue_by_month(month_table(months)).layout.xaxis
     assert list(axis.ticktext) == [f"{m} {y}" for y in (2025, 2026) for m in ("Jan", "Mar", "May", "Jul", "Sep", "Nov")]
     assert [pd.Timestamp(v) for v in axis.range] == [pd.Timestamp("2024-12-17"), pd.Timestamp("2027-01-16")]
+
+
+def test_customer_axis_has_round_ticks_not_ones_synchronised_to_revenue():
+    """Guards the review nit: the right axis read 39, 79, 118 (plotly synchronised it to the revenue axis)."""
+    table = month_table([dt.date(2026, m, 1) for m in (1, 2, 3)]).assign(active_customers=[39, 79, 118])
+    axis = revenue_by_month(table).layout.yaxis2
+    assert axis.tickmode == "linear" and axis.tick0 == 0
+    assert axis.dtick == 25  # 1, 2, 2.5 or 5 × 10^k
+    low, high = axis.range
+    assert low == 0 and high >= 125 >= 118  # the top tick and the largest value are on the axis
+
+
+def test_customer_axis_of_few_customers_steps_in_whole_customers():
+    axis = revenue_by_month(month_table([dt.date(2026, 1, 1)]).assign(active_customers=[3])).layout.yaxis2
+    assert axis.dtick == 1 and axis.range[1] >= 3

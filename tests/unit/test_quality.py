@@ -615,6 +615,36 @@ def test_volume_growth_and_freshness_charts(shop):
     assert bars.layout.xaxis.title.text
 
 
+def test_volume_axis_labels_1_2_5_of_every_decade_with_thousands_separators():
+    """Guards the review nit: a log axis labelled only 100 and 1,000 left the interactions line without a tick."""
+    growth = pd.DataFrame(
+        {
+            "table": ["customers"] * 3 + ["interactions"] * 3,
+            "month": pd.to_datetime(["2026-01-01", "2026-02-01", "2026-03-01"] * 2),
+            "rows_added": [40, 0, 120, 310, 420, 2_600],
+        }
+    )
+    axis = quality_charts.volume_growth(growth).layout.yaxis
+    assert axis.type == "log" and axis.tickmode == "array"
+    ticks = list(axis.tickvals)
+    assert ticks == [10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000]
+    for value in (40, 120, 310, 420, 2_600):  # a labelled tick within a factor 2.5 of every point
+        assert min(abs(math.log10(value / t)) for t in ticks) <= math.log10(2.5)
+    assert "," in axis.tickformat  # 1,000 and 2,000, not 1000 or 1k
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "ticks"),
+    [
+        (1, 1, [1]),
+        (3, 950, [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]),
+        (120, 4_200, [100, 200, 500, 1000, 2000, 5000]),
+    ],
+)
+def test_log_ticks(low, high, ticks):
+    assert quality_charts.log_ticks(low, high) == ticks
+
+
 def test_quality_modules_do_not_import_streamlit():
     for path in (ROOT / "analytics" / "quality.py", ROOT / "analytics" / "charts" / "quality.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))

@@ -1120,3 +1120,35 @@ def test_charts_draw_their_data_twins():
     sankey = charts.lifecycle_sankey(flows)
     assert list(sankey.data[0].link.value) == [2, 5]
     assert len(sankey.data[0].node.label) == 4
+
+
+def test_pareto_cutoff_labels_are_legible_and_sit_off_their_lines():
+    """Guards the review nit: '80%' and '95%' were tiny and drawn on the dotted lines."""
+    from analytics.charts import segments as charts
+
+    frame = pd.DataFrame({"customer_id": list("abcde"), "revenue": [50.0, 30.0, 10.0, 5.0, 5.0]})
+    frame["abc_class"] = seg.abc(frame["revenue"])
+    pareto = charts.pareto_chart(seg.pareto_curve(frame), seg.abc_summary(frame), cutoffs=(0.8, 0.95))
+    lines = sorted(s.y0 for s in pareto.layout.shapes)
+    labels = sorted(pareto.layout.annotations, key=lambda a: a.y)
+    assert lines == [80, 95] and [a.text for a in labels] == ["80%", "95%"]
+    for label, line in zip(labels, lines, strict=True):
+        assert label.font.size >= 11
+        assert label.y == line and label.yanchor == "bottom" and label.yshift >= 2  # above the line, not on it
+        assert label.bgcolor == "#ffffff"  # a white box keeps gridlines and the curve out of the text
+
+
+def test_sankey_links_take_their_source_stage_colour_and_labels_are_dark():
+    from analytics.charts import segments as charts
+
+    flows = pd.DataFrame(
+        {"from_stage": ["new", "new", "loyal"], "to_stage": ["active", "lost", "at risk"], "customers": [4, 1, 5]}
+    )
+    sankey = charts.lifecycle_sankey(flows).data[0]
+    assert list(sankey.link.color) == [
+        "rgba(14, 165, 233, 0.4)",  # new: #0ea5e9, see-through
+        "rgba(14, 165, 233, 0.4)",
+        "rgba(16, 185, 129, 0.4)",  # loyal: #10b981
+    ]
+    assert sankey.textfont.color == "#0f172a" and sankey.textfont.size >= 11
+    assert charts.translucent("#ef4444", 0.4) == "rgba(239, 68, 68, 0.4)"

@@ -495,6 +495,13 @@ def test_charts_draw_the_plain_data_and_escape_typed_names(mem_con):
     radar = charts.proximity_radar({"<i>Acme</i>": profile}, level_names={})
     assert list(radar.data[0].r) == [2.0, -1.0, None, 1.0, 2.0]  # closed line, C unrated
     assert radar.data[0].name == "&lt;i&gt;Acme&lt;/i&gt;"
+    # The scale (−− .. ++) is legible and runs between two levels, not along B's spoke next to its name.
+    radial = radar.layout.polar.radialaxis
+    assert radial.tickfont.size >= 11 and list(radial.ticktext) == ["\u2212\u2212", "\u2212", "0", "+", "++"]
+    levels = len(profile)
+    spokes = [(radar.layout.polar.angularaxis.rotation - k * 360 / levels) % 360 for k in range(levels)]
+    assert radial.angle is not None and radial.tickangle == radial.angle  # labels upright, not along the line
+    assert min(min(abs(radial.angle - s) % 360, 360 - abs(radial.angle - s) % 360) for s in spokes) >= 30
     rel = ws.relationship(profile)
     positions = pd.DataFrame([{"name": "<b>x</b>", **rel}])
     assert charts.relationship_map(positions, quadrant_labels={}).data[0].text[0] == "&lt;b&gt;x&lt;/b&gt;"
