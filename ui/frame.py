@@ -131,6 +131,38 @@ def _parse_link_date(text: str) -> dt.date | None:
     return None
 
 
+@dataclass(frozen=True)
+class ChoiceFilter:
+    """A multi-choice sidebar filter: widget key (and query parameter), the list of ``_filter_options``
+    it offers, its label and placeholder, and how a link warning names one, several or all values."""
+
+    key: str
+    options: str
+    label: str
+    placeholder: str
+    one: str
+    several: str
+    everything: str
+
+
+def _choice_filters() -> tuple[ChoiceFilter, ...]:
+    """The sidebar's multi-choice filters, in order (the sidebar draws them, the link check reads them)."""
+    return (
+        ChoiceFilter(
+            "f_segment", "segments", _("Segment"), _("All segments"),
+            _("the segment"), _("the segments"), _("all segments"),
+        ),
+        ChoiceFilter(
+            "f_country", "countries", _("Country"), _("All countries"),
+            _("the country"), _("the countries"), _("all countries"),
+        ),
+        ChoiceFilter(
+            "f_channel", "channels", _("Acquisition channel"), _("All channels"),
+            _("the acquisition channel"), _("the acquisition channels"), _("all channels"),
+        ),
+    )  # fmt: skip
+
+
 def link_warnings(options: dict[str, list[str]], bounds: tuple[dt.date, dt.date]) -> list[str]:
     """The sentences that explain which filter values in the URL cannot be applied (empty when all can).
 
@@ -151,13 +183,9 @@ def link_warnings(options: dict[str, list[str]], bounds: tuple[dt.date, dt.date]
                     "the page shows the default period, the data's last 12 months."
                 ).format(values=_quoted([" – ".join(period)]), first=fmt_date(first), last=fmt_date(last))
             )
-    choices = (
-        ("f_segment", "segments", _("the segment"), _("the segments"), _("all segments")),
-        ("f_country", "countries", _("the country"), _("the countries"), _("all countries")),
-        ("f_channel", "channels", _("the acquisition channel"), _("the acquisition channels"), _("all channels")),
-    )
-    for key, option_name, one, several, everything in choices:
-        unknown, nothing_left = _unknown_choices(key, options[option_name])
+    for choice in _choice_filters():
+        key, one, several, everything = choice.key, choice.one, choice.several, choice.everything
+        unknown, nothing_left = _unknown_choices(key, options[choice.options])
         if not unknown:
             continue
         templates = {
@@ -212,30 +240,17 @@ def sidebar_filters() -> Filters:
     _show_link_warnings()
     st.sidebar.subheader(_("Filters"))
     start, end = _date_range((bounds[0], bounds[1]))
-    segments = st.sidebar.multiselect(
-        _("Segment"),
-        options["segments"],
-        key="f_segment",
-        bind="query-params",
-        placeholder=_("All segments"),
-        on_change=_forget_link_warnings,
-    )
-    countries = st.sidebar.multiselect(
-        _("Country"),
-        options["countries"],
-        key="f_country",
-        bind="query-params",
-        placeholder=_("All countries"),
-        on_change=_forget_link_warnings,
-    )
-    channels = st.sidebar.multiselect(
-        _("Acquisition channel"),
-        options["channels"],
-        key="f_channel",
-        bind="query-params",
-        placeholder=_("All channels"),
-        on_change=_forget_link_warnings,
-    )
+    chosen = {
+        choice.key: st.sidebar.multiselect(
+            choice.label,
+            options[choice.options],
+            key=choice.key,
+            bind="query-params",
+            placeholder=choice.placeholder,
+            on_change=_forget_link_warnings,
+        )
+        for choice in _choice_filters()
+    }
     saved = st.sidebar.selectbox(
         _("Saved segment"),
         options["saved_segments"],
@@ -249,9 +264,9 @@ def sidebar_filters() -> Filters:
     return Filters(
         start=start,
         end=end,
-        segments=tuple(segments),
-        countries=tuple(countries),
-        channels=tuple(channels),
+        segments=tuple(chosen["f_segment"]),
+        countries=tuple(chosen["f_country"]),
+        channels=tuple(chosen["f_channel"]),
         saved_segment=saved,
     )
 
