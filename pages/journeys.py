@@ -239,15 +239,26 @@ def fmt_days(days: float | None) -> str:
     return _("{n} days").format(n=fmt_number(days, 1))
 
 
+HOUR, DAY = 3600.0, 86400.0
+
+
+def time_scale(seconds: float | None, *, empty: float) -> float:
+    """Seconds -> the unit (DAY or HOUR) times of that size read best in: days from two days on, as
+    :func:`fmt_duration` writes them; ``empty`` when there is no time."""
+    if seconds is None or pd.isna(seconds):
+        return empty
+    return DAY if seconds >= 2 * DAY else HOUR
+
+
 def fmt_duration(seconds: float | None) -> str:
     """Seconds -> '3.2 h' or '4.5 days' (the unit that reads best)."""
     if seconds is None or pd.isna(seconds):
         return "–"
-    if seconds < 3600:
+    if seconds < HOUR:
         return _("{n} min").format(n=fmt_number(seconds / 60, 0))
-    if seconds < 2 * 86400:
-        return _("{n} h").format(n=fmt_number(seconds / 3600, 1))
-    return _("{n} days").format(n=fmt_number(seconds / 86400, 1))
+    if time_scale(seconds, empty=DAY) == HOUR:
+        return _("{n} h").format(n=fmt_number(seconds / HOUR, 1))
+    return _("{n} days").format(n=fmt_number(seconds / DAY, 1))
 
 
 def dropped_table(details: pd.DataFrame) -> pd.DataFrame:
@@ -617,8 +628,8 @@ def funnel_tab() -> None:
                     key=f"j_ttc_pair|{naming}",
                 )
                 bins, summary = load_time_to_convert(*definition, pair[0], pair[1])
-                scale = 86400.0 if (summary["median"] or 0) >= 2 * 86400 else 3600.0
-                unit_name = _("days") if scale == 86400.0 else _("hours")
+                scale = time_scale(summary["median"], empty=HOUR)
+                unit_name = _("days") if scale == DAY else _("hours")
                 if bins.empty:
                     st.info(_("Nobody converted between these steps in more than zero seconds."))
                 else:
@@ -666,7 +677,7 @@ def funnel_tab() -> None:
                     with st.spinner(_("Counting the funnel by entry period…")):
                         raw_trend = load_trend(*definition, period)
                     longest = raw_trend["median_seconds"].max() if len(raw_trend) else None
-                    trend_scale = 86400.0 if pd.isna(longest) or longest >= 2 * 86400 else 3600.0
+                    trend_scale = time_scale(longest, empty=DAY)
                     trend = charts.trend_data(
                         raw_trend,
                         unit_seconds=trend_scale,
@@ -707,7 +718,7 @@ def funnel_tab() -> None:
                                 x_title=_("Entry {period}").format(period=PERIOD_NAMES[period]),
                                 y_title=(
                                     _("Median days from first to last step")
-                                    if trend_scale == 86400.0
+                                    if trend_scale == DAY
                                     else _("Median hours from first to last step")
                                 ),
                             ),
@@ -730,7 +741,7 @@ def funnel_tab() -> None:
                             _("Entered"): trend["entered"],
                             _("Converted"): trend["converted"],
                             _("Conversion"): trend["conversion_rate"],
-                            _("Median days to convert"): raw_trend["median_seconds"] / 86400.0,
+                            _("Median days to convert"): raw_trend["median_seconds"] / DAY,
                             _("Complete"): trend["complete"],
                         }
                     )
