@@ -490,7 +490,11 @@ def missing_required(table: str, mapping: dict[str, str]) -> list[str]:
     """
     spec = _check_table(table)
     resolved = {column: header for header, column in mapping.items() if column in spec.column_names}
-    derived = _derived_columns(spec, resolved)
+    return _missing_columns(spec, resolved, _derived_columns(spec, resolved))
+
+
+def _missing_columns(spec: schema.Table, resolved: dict[str, str], derived: dict[str, str]) -> list[str]:
+    """Required columns of ``spec`` that neither the mapping (``resolved``) nor a computed column supplies."""
     return [c.name for c in spec.columns if c.required and c.name not in resolved and c.name not in derived]
 
 
@@ -1312,7 +1316,7 @@ def load(
         resolved = _resolve_mapping(spec, src.headers, mapping)
         report.mapping = {header: column for column, header in resolved.items()}
         derived = _derived_columns(spec, resolved)
-        missing = [c.name for c in spec.columns if c.required and c.name not in resolved and c.name not in derived]
+        missing = _missing_columns(spec, resolved, derived)
         if sample_rows == 0 and missing:
             raise IngestError(
                 "The file has a header but no data rows." if len(src.headers) > 1 else _one_column(missing)
