@@ -12,7 +12,7 @@ from analytics import journeys as jn
 from analytics import schema
 from analytics.charts import journeys as charts
 from ui.downloads import download_buttons
-from ui.frame import cursor, page_setup
+from ui.frame import cursor, flash_and_rerun, page_setup, show_flash
 from ui.i18n import _, fmt_date, fmt_number, fmt_pct
 
 ctx = page_setup(_("Journeys"))
@@ -813,12 +813,13 @@ def funnel_tab() -> None:
                             st.warning(str(exc))
                         else:
                             # Run again so the sidebar (drawn before this button) offers the new segment.
-                            st.session_state[SAVED_FLASH] = _(
-                                "Saved {n} customers as “{name}”. Pick it under Saved segment in the sidebar."
-                            ).format(n=fmt_number(size), name=segment_name.strip())
-                            st.rerun()
-                if SAVED_FLASH in st.session_state:
-                    st.success(st.session_state.pop(SAVED_FLASH))
+                            flash_and_rerun(
+                                SAVED_FLASH,
+                                _(
+                                    "Saved {n} customers as “{name}”. Pick it under Saved segment in the sidebar."
+                                ).format(n=fmt_number(size), name=segment_name.strip()),
+                            )
+                show_flash(SAVED_FLASH)
                 # Off by default: the paths read every later interaction of the customers who dropped out.
                 if n_dropped and st.toggle(_("Show what they did next"), key="j_drop_paths"):
                     with st.spinner(_("Following their paths…")):

@@ -10,7 +10,7 @@ import streamlit as st
 from analytics import segmentation as seg
 from analytics.charts import segments as charts
 from ui.downloads import download_buttons
-from ui.frame import cursor, page_setup
+from ui.frame import cursor, flash_and_rerun, page_setup, show_flash
 from ui.i18n import _, fmt_date, fmt_money, fmt_number, fmt_pct
 
 ctx = page_setup(_("Segments"))
@@ -219,8 +219,7 @@ def load_members(version: int, name: str) -> pd.DataFrame:
 
 def flash(message: str) -> None:
     """Show ``message`` after the rerun that a save triggers."""
-    st.session_state["seg_flash"] = message
-    st.rerun()
+    flash_and_rerun("seg_flash", message)
 
 
 def save_form(key: str, groups: list[str], members, *, label_of=str, description_of=None) -> None:
@@ -280,8 +279,7 @@ NUMBER1 = st.column_config.NumberColumn(format="%.1f")
 
 # --- page head -----------------------------------------------------------------------------
 
-if "seg_flash" in st.session_state:
-    st.success(st.session_state.pop("seg_flash"), icon=":material/check_circle:")
+show_flash("seg_flash", icon=":material/check_circle:")
 
 default_as_of = seg.default_as_of(f)
 # A new period end resets the reference date to it (otherwise recency would count to a stale day).

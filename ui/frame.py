@@ -271,6 +271,19 @@ def sidebar_filters() -> Filters:
     )
 
 
+def flash_and_rerun(key: str, message: str) -> None:
+    """Keep ``message`` under ``key`` and run the page again, so what was drawn before the change (the
+    sidebar, a table above) shows it; :func:`show_flash` shows the message once on that run."""
+    st.session_state[key] = message
+    st.rerun()
+
+
+def show_flash(key: str, *, icon: str | None = None) -> None:
+    """Show, once, the message :func:`flash_and_rerun` kept under ``key``."""
+    if key in st.session_state:
+        st.success(st.session_state.pop(key), icon=icon)
+
+
 def page_setup(title: str, *, filters: bool = True) -> PageContext:
     """Start a page: config, title, store and (optionally) the sidebar filters.
 
